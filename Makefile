@@ -1,0 +1,51 @@
+# `make run` and `make test` work on a fresh machine with only Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# PostgreSQL run of the suite; skipped with a reason where no server answers (fails under CI).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
+
+export PYTHONUNBUFFERED := 1
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test test-sqlite test-postgres lint format bench setup setup-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+run: setup
+	python manage.py migrate --noinput
+	python manage.py ensure_admin
+	honcho start -f Procfile
+
+test: test-sqlite test-postgres
+
+test-sqlite: setup-dev
+	pytest
+
+test-postgres: setup-dev
+	DATABASE_URL=$(TEST_POSTGRES_URL) pytest -m "not browser"
+
+lint: setup-dev
+	ruff check .
+	ruff format --check .
+
+format: setup-dev
+	ruff format .
+	ruff check --fix .
+
+bench: setup-dev
+	python bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var

@@ -1,0 +1,35 @@
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from nameserver.services import prune_expired
+
+
+class Command(BaseCommand):
+    help = "Delete expired name-server clients every NAMESERVER_PRUNE_INTERVAL seconds."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Prune once and exit.")
+
+    def handle(self, *args, once=False, **options):
+        if once:
+            self.prune_once()
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        interval = settings.NAMESERVER_PRUNE_INTERVAL
+        self.stdout.write(f"Pruning clients silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
+        while not stop.is_set():
+            self.prune_once()
+            stop.wait(interval)
+        self.stdout.write("Stopped.")
+
+    def prune_once(self):
+        close_old_connections()  # a long-lived process must not hold a dead connection
+        pruned = prune_expired()
+        self.stdout.write(f"Pruned {pruned} expired client{'' if pruned == 1 else 's'}.")
+        return pruned

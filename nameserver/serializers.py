@@ -1,0 +1,34 @@
+from rest_framework import serializers
+
+
+class StrictJSONType:
+    """Refuse a value of the wrong JSON type; DRF would coerce "1234" → 1234, 7 → UUID(int=7)."""
+
+    json_type = str
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, self.json_type):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JSONIntegerField(StrictJSONType, serializers.IntegerField):
+    json_type = int
+
+
+class JSONStringField(StrictJSONType, serializers.CharField):
+    pass
+
+
+class JSONUUIDField(StrictJSONType, serializers.UUIDField):
+    pass
+
+
+class RegisterSerializer(serializers.Serializer):
+    ip = serializers.IPAddressField(protocol="both")
+    port = JSONIntegerField(min_value=1, max_value=65535)
+    name = JSONStringField(min_length=1, max_length=140, trim_whitespace=False)
+
+
+class HeartbeatSerializer(serializers.Serializer):
+    id = JSONUUIDField()

@@ -1,0 +1,44 @@
+import os
+
+import pytest
+
+from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
+
+
+def pytest_sessionstart(session):
+    """On a PostgreSQL run, make sure the server answers before any test tries."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    base, _, _ = url.rpartition("/")
+    try:
+        psycopg.connect(f"{base}/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL at {base} does not answer ({error}); set TEST_POSTGRES_URL to run the suite on it"
+        if os.environ.get("CI"):
+            pytest.exit(f"{reason}. CI is set, so this is a failure.", returncode=1)
+        session.config.postgres_unavailable = reason
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = getattr(config, "postgres_unavailable", None)
+    if reason:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def start_server(tmp_path_factory, name, **settings):
+    """Migrate a fresh database and serve the whole ASGI app from it with daphne."""
+    env = server_env(fresh_database_url(tmp_path_factory.mktemp(name), name), **settings)
+    manage("migrate", "--noinput", env=env)
+    return ServerProcess(env, free_port()).start()
+
+
+@pytest.fixture(scope="session")
+def live_server_process(tmp_path_factory):
+    """The whole platform over real sockets, shared by the end-to-end tests."""
+    server = start_server(tmp_path_factory, "live")
+    yield server
+    server.stop()
