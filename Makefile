@@ -45,7 +45,7 @@ format: setup-dev
 	ruff check --fix .
 
 bench: setup-dev
-	python bench/run.py
+	python -m bench.run
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var

@@ -1,0 +1,100 @@
+"""Name server under real HTTP load: `GET /clients` and `PATCH /client` with 100 live clients.
+
+Runs `wrk -t1 -cC -dDs` (pinned to the load core) against the web process of `make run`
+(started here on a fresh database and pinned to the server core, or --url for a running
+one). While wrk runs, a keeper thread heartbeats every client once a second, as the
+original Go client does, so all 100 stay live. Prints one JSON line per endpoint with
+the median of --runs runs.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import threading
+from contextlib import nullcontext
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.harness import LOAD_CORE, emit, pinned, web_server
+
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+
+def call(conn, method, path, body=None):
+    conn.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def register_clients(host, port, count):
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    body = {"ip": "10.0.0.1", "port": 7000}
+    return [call(conn, "POST", "/client", {**body, "name": f"bench-{n}"})[1]["id"] for n in range(count)]
+
+
+def keep_alive(host, port, ids, stop):
+    """Heartbeat every client once a second until `stop` is set."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    while not stop.wait(max(0.0, 1.0 - 0.002 * len(ids))):
+        for client_id in ids:
+            call(conn, "PATCH", "/client", {"id": client_id})
+
+
+def wrk(url, script, connections, duration, args=()):
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(WRK_DIR / script), url]
+    if args:
+        command += ["--", *args]
+    env = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR))
+    output = subprocess.run(pinned(command, LOAD_CORE), env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def median_run(runs):
+    middle = sorted(runs, key=lambda run: run["requests_per_s"])[len(runs) // 2]
+    return {**middle, "requests_per_s_runs": [run["requests_per_s"] for run in runs]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running server; default: start the web process of `make run`")
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian) or `brew install wrk`.")
+
+    with nullcontext((options.url, None)) if options.url else web_server() as (url, _pid):
+        target = urlsplit(url)
+        ids = register_clients(target.hostname, target.port, options.clients)
+        stop = threading.Event()
+        keeper = threading.Thread(target=keep_alive, args=(target.hostname, target.port, ids, stop), daemon=True)
+        keeper.start()
+        try:
+            loads = [("GET /clients", "/clients", "get.lua", ()), ("PATCH /client", "/client", "heartbeat.lua", ids)]
+            for endpoint, path, script, args in loads:
+                load = (url + path, script, options.connections, options.duration, args)
+                runs = [wrk(*load) for _ in range(options.runs)]
+                emit(
+                    {
+                        "bench": "nameserver",
+                        "endpoint": endpoint,
+                        "live_clients": options.clients,
+                        "connections": options.connections,
+                        "server": "manage.py runserver (daphne)" if not options.url else options.url,
+                        **median_run(runs),
+                        "p99_ms_median": statistics.median(run["p99_ms"] for run in runs),
+                    }
+                )
+        finally:
+            stop.set()
+            keeper.join()
+
+
+if __name__ == "__main__":
+    main()
