@@ -3,7 +3,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from nameserver.services import prune_expired
 
@@ -24,7 +24,12 @@ class Command(BaseCommand):
         interval = settings.NAMESERVER_PRUNE_INTERVAL
         self.stdout.write(f"Pruning clients silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
         while not stop.is_set():
-            self.prune_once()
+            try:
+                self.prune_once()
+            except DatabaseError as error:
+                # A database restart or a long lock must not kill the worker; reads filter
+                # on the TTL anyway, so a missed pass only delays reclaiming space.
+                self.stderr.write(f"Prune failed, retrying in {interval}s: {error}")
             stop.wait(interval)
         self.stdout.write("Stopped.")
 
