@@ -11,6 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatsite.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
+from nameserver.announce import start_node_announcer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -18,3 +19,6 @@ application = ProtocolTypeRouter(
         "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Only ASGI servers import this module, so this is "when the web node starts".
+start_node_announcer()

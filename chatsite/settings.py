@@ -126,6 +126,10 @@ LOGGING = {
 # --- Name server (SPEC §1) ---
 NAMESERVER_TTL = env_float("NAMESERVER_TTL", 5.0)
 NAMESERVER_PRUNE_INTERVAL = env_float("NAMESERVER_PRUNE_INTERVAL", 5.0)
+# A web node announces itself to the name server when NODE_NAME is set (the Procfiles do).
+NODE_NAME = env_str("NODE_NAME", "")
+NODE_ADDRESS = env_str("NODE_ADDRESS", "127.0.0.1:8000")
+NAMESERVER_URL = env_str("NAMESERVER_URL", f"http://{NODE_ADDRESS}")
 
 # --- WebSocket limits shared by every consumer (SPEC §5, §6) ---
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)

@@ -31,9 +31,11 @@ def pytest_collection_modifyitems(config, items):
 
 def start_server(tmp_path_factory, name, **settings):
     """Migrate a fresh database and serve the whole ASGI app from it with daphne."""
-    env = server_env(fresh_database_url(tmp_path_factory.mktemp(name), name), **settings)
+    port = free_port()
+    database_url = fresh_database_url(tmp_path_factory.mktemp(name), name)
+    env = server_env(database_url, NODE_ADDRESS=f"127.0.0.1:{port}", **settings)
     manage("migrate", "--noinput", env=env)
-    return ServerProcess(env, free_port()).start()
+    return ServerProcess(env, port).start()
 
 
 @pytest.fixture(scope="session")

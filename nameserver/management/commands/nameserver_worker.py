@@ -24,6 +24,7 @@ class Command(BaseCommand):
         interval = settings.NAMESERVER_PRUNE_INTERVAL
         self.stdout.write(f"Pruning clients silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
         while not stop.is_set():
+            close_old_connections()  # a long-lived process must not hold a dead connection
             try:
                 self.prune_once()
             except DatabaseError as error:
@@ -34,7 +35,6 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
 
     def prune_once(self):
-        close_old_connections()  # a long-lived process must not hold a dead connection
         pruned = prune_expired()
         self.stdout.write(f"Pruned {pruned} expired client{'' if pruned == 1 else 's'}.")
         return pruned
