@@ -1,31 +1,49 @@
 """SPEC §1 over DRF: `GET /clients`, `POST /client`, `PATCH /client`."""
 
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from nameserver import services
-from nameserver.serializers import HeartbeatSerializer, RegisterSerializer
+from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, RegisterSerializer
+
+NOT_FOUND = inline_serializer("NameServerError", {"error": serializers.CharField()})
+INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
 
 
 class PublicAPIView(APIView):
     # Open to any client, so no session, no CSRF check and no per-request auth work.
     authentication_classes = []
     permission_classes = []
+    parser_classes = [JSONParser]
 
 
 class ClientListView(PublicAPIView):
+    @extend_schema(summary="Live clients", responses={200: LIVE_MAP_SCHEMA})
     def get(self, request):
         return Response(services.live_clients())
 
 
 class ClientView(PublicAPIView):
+    @extend_schema(
+        summary="Register a client",
+        request=RegisterSerializer,
+        responses={201: inline_serializer("Registered", {"id": serializers.UUIDField()}), 400: INVALID},
+    )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         client = services.register_client(**serializer.validated_data)
         return Response({"id": str(client.id)}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Heartbeat: mark a client alive now",
+        request=HeartbeatSerializer,
+        responses={200: LIVE_MAP_SCHEMA, 400: INVALID, 404: NOT_FOUND},
+    )
     def patch(self, request):
         serializer = HeartbeatSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
