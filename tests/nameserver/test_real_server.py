@@ -84,12 +84,15 @@ def test_worker_prunes_in_a_loop_and_stops_cleanly_on_sigterm(tmp_path_factory):
         request(conn, "POST", "/client", {"ip": "10.0.0.1", "port": 1, "name": "soon-gone"})
         command = [sys.executable, "manage.py", "nameserver_worker"]
         worker = subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        before_sigterm = []
+        while "Pruned 1 expired client." not in "".join(before_sigterm) and len(before_sigterm) < 50:
+            before_sigterm.append(worker.stdout.readline())
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=10)
     finally:
         server.stop()
 
+    output = "".join(before_sigterm) + output
     assert worker.returncode == 0
     assert "Pruned 1 expired client." in output
     assert output.rstrip().endswith("Stopped.")
