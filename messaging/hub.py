@@ -14,10 +14,10 @@ import weakref
 from collections import defaultdict
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-NODES_GROUP = "chat.nodes"
 EVENT_TYPE = "chat.broadcast"
 
 _hubs = weakref.WeakKeyDictionary()
@@ -82,7 +82,7 @@ class Hub:
 
     async def _subscribe(self):
         channel = await self.layer.new_channel()
-        await self.layer.group_add(NODES_GROUP, channel)
+        await self.layer.group_add(settings.CHAT_NODES_GROUP, channel)
         self.listener = asyncio.create_task(self.listen(channel), name="chat-hub-listener")
 
     async def listen(self, channel):
@@ -102,7 +102,7 @@ class Hub:
         """Send an event to every process's consumers (this one's included)."""
         if self.distributed:
             await self.start()
-            await self.layer.group_send(NODES_GROUP, {"type": EVENT_TYPE, **event})
+            await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
         else:
             await self.deliver(event)
 
