@@ -149,3 +149,14 @@ NAMESERVER_URL = env_str("NAMESERVER_URL", f"http://{NODE_ADDRESS}")
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 WS_RATE_PER_SECOND = env_float("WS_RATE_PER_SECOND", 100.0)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 200)
+
+# --- Chat (SPEC §2) ---
+CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)
+CHAT_MAX_MESSAGES_IN_ROOM = env_int("CHAT_MAX_MESSAGES_IN_ROOM", 1024)
+CHAT_TOKEN_TTL = env_float("CHAT_TOKEN_TTL", 24 * 3600.0)
+AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
+KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
+# The channel-layer group every web node joins once; deployments sharing one Redis need distinct names.
+CHAT_NODES_GROUP = env_str("CHAT_NODES_GROUP", "chat.nodes")
+if CHAT_MAX_MESSAGES_IN_ROOM < 1:
+    raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")

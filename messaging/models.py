@@ -1,1 +1,100 @@
-from django.db import models  # noqa: F401
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def room_key(name):
+    """The case-insensitive identity of a room, folded in Python so every engine agrees."""
+    return name.strip().lower()
+
+
+class RoomQuerySet(models.QuerySet):
+    def named(self, name):
+        return self.filter(key=room_key(name))
+
+
+class Room(models.Model):
+    """A chat room shared by both dialects; created by its first message or `createroom`."""
+
+    # A lower-cased name can be longer than the name itself ("İ" → "i̇"), hence 200.
+    key = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=50, help_text="The first spelling the room was given.")
+    created = models.DateTimeField(default=timezone.now)
+    # Sequence of the newest message: the history cap deletes by range on (room, seq)
+    # instead of counting or scanning the room's messages.
+    last_seq = models.BigIntegerField(default=0, editable=False)
+
+    objects = RoomQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.name
+
+
+class Message(models.Model):
+    """One chat message as stored in a room's history."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.BigIntegerField(editable=False)
+    sender = models.CharField(max_length=50)
+    text = models.TextField()
+    # NULL (no id given) differs from "" (an empty id given): both are echoed as sent.
+    client_id = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, help_text="The `id` the nane client gave."
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="message_seq_unique_in_room")]
+
+    def __str__(self):
+        return f"{self.sender}: {self.text[:40]}"
+
+
+class ChatSessionQuerySet(models.QuerySet):
+    def holding_nickname(self, now=None):
+        """Sessions whose nickname nobody else may take: live, or reserved and still claimable."""
+        now = now or timezone.now()
+        return self.filter(ended__isnull=True, expires__gt=now).filter(
+            Q(connected__isnull=False) | Q(issued__gt=connect_window_start(now))
+        )
+
+    def stale(self, now=None):
+        """Unended sessions that no longer hold their nickname."""
+        now = now or timezone.now()
+        return self.filter(ended__isnull=True).exclude(pk__in=self.holding_nickname(now).values("pk"))
+
+
+def connect_window_start(now):
+    return now - timedelta(seconds=settings.AUTH_CONNECT_WINDOW)
+
+
+class ChatSession(models.Model):
+    """A token-dialect session: the nickname `/auth` reserved and, once connected, its room."""
+
+    nickname = models.CharField(max_length=50)
+    issued = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    connected = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions")
+
+    objects = ChatSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued"]
+        constraints = [
+            # The database, not a read-then-write, decides who gets a nickname.
+            models.UniqueConstraint(
+                fields=["nickname"], condition=Q(ended__isnull=True), name="one_unended_session_per_nickname"
+            )
+        ]
+
+    def __str__(self):
+        return self.nickname

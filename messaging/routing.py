@@ -1,1 +1,5 @@
-websocket_urlpatterns = []
+from django.urls import path
+
+from messaging.consumers import ChatEntrance
+
+websocket_urlpatterns = [path("ws", ChatEntrance())]

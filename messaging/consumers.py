@@ -1,0 +1,179 @@
+"""`/ws`: the nane and token dialects of SPEC §2, chosen at the handshake."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+
+from messaging import protocol, services
+from messaging.hub import get_hub
+from messaging.limits import TokenBucket
+
+CLOSE_TOO_BIG = 1009
+
+
+class ChatEntrance:
+    """The `/ws` application: a token picks the token dialect, a username the nane one."""
+
+    async def __call__(self, scope, receive, send):
+        handshake = protocol.read_handshake(scope)
+        scope = {**scope, "chat_handshake": handshake}
+        if handshake.token:
+            app = TokenConsumer.as_asgi()
+        elif handshake.username is not None:
+            app = NaneConsumer.as_asgi()
+        else:
+            app = WebsocketDenier()
+        return await app(scope, receive, send)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """Frame size and rate limits shared by both dialects."""
+
+    # Broadcasts reach consumers through the hub, never as a layer message per client,
+    # so a consumer needs no channel of its own (an alias that is not configured → None).
+    channel_layer_alias = "messaging.consumers-use-the-hub"
+
+    async def dispatch(self, message):
+        # Channels closes stale DB connections before every event; our DB work goes
+        # through database_sync_to_async, which already does that in its thread.
+        await getattr(self, message["type"].replace(".", "_"))(message)
+
+    async def websocket_connect(self, message):
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.hub = get_hub()
+        await self.connect()
+
+    async def websocket_receive(self, message):
+        text = message.get("text")
+        if text is None:
+            text = (message.get("bytes") or b"").decode("utf-8", "replace")
+        limit = settings.WS_MAX_FRAME_BYTES
+        if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if not self.bucket.take():
+            await self.send_error(
+                protocol.ProtocolError(f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second")
+            )
+            return
+        await self.receive(text_data=text)
+
+
+class NaneConsumer(ChatConsumer):
+    """The nane dialect: every session sees every room's messages."""
+
+    # --- client frames ----------------------------------------------------------
+
+    async def connect(self):
+        try:
+            self.username = protocol.clean_username(self.scope["chat_handshake"].username)
+        except protocol.ProtocolError:
+            await self.close()
+            return
+        if await database_sync_to_async(services.nickname_in_use)(self.username):
+            await self.close()
+            return
+        await self.accept()
+        await self.hub.add_nane(self)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = protocol.decode_nane(text_data, settings.CHAT_MAX_MESSAGE_LENGTH)
+        except protocol.ProtocolError as error:
+            await self.send_error(error)
+            return
+        if frame is protocol.PING:
+            await self.send(text_data=protocol.PONG_FRAME)
+            return
+        await self.post(frame)
+
+    async def disconnect(self, code):
+        self.hub.remove(self)
+
+    # --- command helpers --------------------------------------------------------
+
+    @database_sync_to_async
+    def post(self, frame):
+        services.post_message(room_name=frame.room, sender=self.username, text=frame.text, client_id=frame.client_id)
+
+    async def send_error(self, error):
+        await self.send(text_data=protocol.nane_error(error))
+
+
+class TokenConsumer(ChatConsumer):
+    """The token dialect: a session in one room at a time, speaking through commands."""
+
+    # --- client frames ----------------------------------------------------------
+
+    async def connect(self):
+        handshake = self.scope["chat_handshake"]
+        self.session = None
+        session = await database_sync_to_async(services.open_session)(handshake.token)
+        if session is None:
+            await self.close()
+            return
+        self.session = session
+        await self.accept(subprotocol=handshake.subprotocol)
+        # In the room before the notice goes out: the joiner hears its own `joined`.
+        await self.hub.enter(self, session.room.key)
+        await database_sync_to_async(services.announce_joined)(session)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            command = protocol.decode_command(text_data)
+            await getattr(self, f"command_{command.type}")(command.args)
+        except (protocol.ProtocolError, services.ChatError) as error:
+            await self.send_error(error)
+
+    async def disconnect(self, code):
+        self.hub.remove(self)
+        if self.session is not None:
+            await database_sync_to_async(services.end_session)(self.session)
+
+    # --- command helpers --------------------------------------------------------
+
+    async def command_message(self, args):
+        body = protocol.clean_text(args["body"], settings.CHAT_MAX_MESSAGE_LENGTH, field="message body")
+        room = self.session.room
+        await database_sync_to_async(services.post_message)(
+            room_name=room.name, sender=self.session.nickname, text=body
+        )
+
+    async def command_setnick(self, args):
+        await database_sync_to_async(services.set_nickname)(self.session, args["nickname"])
+
+    async def command_switchroom(self, args):
+        room = await database_sync_to_async(services.find_room)(args["room"])
+        if room is None:
+            raise services.ChatError(f"room {args['room']} does not exist")
+        await self.move_to(room)
+
+    async def command_createroom(self, args):
+        room = await database_sync_to_async(services.create_room)(args["name"])
+        await self.move_to(room)
+
+    async def command_listusers(self, args):
+        users = await database_sync_to_async(services.users_in)(self.session.room)
+        await self.send(text_data=protocol.system_frame("\n".join(users)))
+
+    async def command_listrooms(self, args):
+        rooms = await database_sync_to_async(services.room_names)()
+        await self.send(text_data=protocol.system_frame("\n".join(rooms)))
+
+    async def command_exit(self, args):
+        self.hub.remove(self)
+        await database_sync_to_async(services.end_session)(self.session)
+        await self.close()
+
+    async def move_to(self, room):
+        if room.pk == self.session.room.pk:
+            raise services.ChatError(f"you are already in room {room.name}")
+        # Leave locally first, so the `left` notice goes to the rest only.
+        self.hub.leave(self)
+        await database_sync_to_async(services.switch_room)(self.session, room)
+        await self.hub.enter(self, room.key)
+        await database_sync_to_async(services.announce_joined)(self.session)
+
+    async def send_error(self, error):
+        await self.send(text_data=protocol.system_frame(str(error)))

@@ -1,0 +1,128 @@
+"""The chat sockets of this process and the one channel-layer subscription that feeds them.
+
+A broadcast is one channel-layer message per *process* (group `chat.nodes`), not per
+client: each process receives it once and hands the already-encoded frame to its own
+consumers in memory. The tutorial pattern (a group message per client) costs a layer
+hop, a task wake-up and a JSON encode per delivery and drops messages when a
+per-channel queue fills; see PERF-NOTES.md. With the in-memory layer there is only
+one process, so the hub delivers directly and never touches the layer's bounded queues.
+"""
+
+import asyncio
+import logging
+import weakref
+from collections import defaultdict
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "chat.broadcast"
+
+_hubs = weakref.WeakKeyDictionary()
+
+
+def get_hub():
+    """The hub of the running event loop (tests run one loop per test)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub
+
+
+class Hub:
+    """Local consumers by dialect and room; delivers broadcast events to them."""
+
+    def __init__(self, layer=None):
+        self.layer = layer if layer is not None else get_channel_layer()
+        self.distributed = self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer)
+        self.nane = set()
+        self.rooms = defaultdict(set)
+        self.listener = None
+        self.subscribed = None
+
+    # --- membership -------------------------------------------------------------
+
+    async def add_nane(self, consumer):
+        await self.start()
+        self.nane.add(consumer)
+
+    async def enter(self, consumer, room_key):
+        """Put a token-dialect consumer in a room, leaving any other."""
+        await self.start()
+        self.leave(consumer)
+        self.rooms[room_key].add(consumer)
+        consumer.hub_room = room_key
+
+    def leave(self, consumer):
+        key = getattr(consumer, "hub_room", None)
+        if key is not None:
+            members = self.rooms.get(key)
+            if members is not None:
+                members.discard(consumer)
+                if not members:
+                    del self.rooms[key]
+            consumer.hub_room = None
+
+    def remove(self, consumer):
+        self.nane.discard(consumer)
+        self.leave(consumer)
+
+    # --- broadcast --------------------------------------------------------------
+
+    async def start(self):
+        """Join `chat.nodes` once per process, with one channel and one receive task."""
+        if not self.distributed:
+            return
+        if self.subscribed is None:
+            self.subscribed = asyncio.ensure_future(self._subscribe())
+        await asyncio.shield(self.subscribed)
+
+    async def _subscribe(self):
+        channel = await self.layer.new_channel()
+        await self.layer.group_add(settings.CHAT_NODES_GROUP, channel)
+        self.listener = asyncio.create_task(self.listen(channel), name="chat-hub-listener")
+
+    async def listen(self, channel):
+        while True:
+            try:
+                event = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A Redis hiccup must not end this process's chat: log, wait, go on.
+                log.exception("chat hub: receiving from the channel layer failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            await self.deliver(event)
+
+    async def publish(self, event):
+        """Send an event to every process's consumers (this one's included)."""
+        if self.distributed:
+            await self.start()
+            await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
+        else:
+            await self.deliver(event)
+
+    async def deliver(self, event):
+        """Hand the event's pre-encoded frames to the local consumers it is for."""
+        if event.get("nane"):
+            await self._send_all(self.nane, event["nane"])
+        if event.get("token") and event.get("room_key") in self.rooms:
+            await self._send_all(self.rooms[event["room_key"]], event["token"])
+
+    @staticmethod
+    async def _send_all(consumers, text):
+        message = {"type": "websocket.send", "text": text}  # one dict for all: the server only reads it
+        for consumer in list(consumers):
+            try:
+                await consumer.base_send(message)
+            except Exception:
+                log.exception("chat hub: sending to one consumer failed; the others still get the frame")
+
+    async def stop(self):
+        if self.listener is not None:
+            self.listener.cancel()
+            self.listener = None

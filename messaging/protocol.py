@@ -1,0 +1,215 @@
+"""The two wire dialects of `/ws` (SPEC §2): pure decode/encode, no I/O."""
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+MAX_ROOM_NAME_LENGTH = 50
+MAX_USERNAME_LENGTH = 50
+MAX_CLIENT_ID_LENGTH = 200
+SYSTEM = "system"
+NICKNAME_RE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9-]+$")
+
+
+class ProtocolError(Exception):
+    """A frame the client got wrong; `str()` is the text the client is sent."""
+
+    def __init__(self, message, client_id=None, has_id=False):
+        super().__init__(message)
+        self.client_id, self.has_id = client_id, has_id
+
+
+def _dumps(value):
+    # Compact and UTF-8 as is: frames are encoded once per message and sent to many.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- names -----------------------------------------------------------------------
+
+
+def clean_room_name(name):
+    """A room name trimmed; raises ProtocolError unless 1-50 characters."""
+    if not isinstance(name, str):
+        raise ProtocolError("room must be a string")
+    name = name.strip()
+    if not name:
+        raise ProtocolError("room is empty")
+    if len(name) > MAX_ROOM_NAME_LENGTH:
+        raise ProtocolError(f"room is longer than {MAX_ROOM_NAME_LENGTH} characters")
+    return name
+
+
+def clean_username(name):
+    """A nane username trimmed; raises ProtocolError unless 1-50 characters and not `system`."""
+    name = (name or "").strip()
+    if not name:
+        raise ProtocolError("username is empty")
+    if len(name) > MAX_USERNAME_LENGTH:
+        raise ProtocolError(f"username is longer than {MAX_USERNAME_LENGTH} characters")
+    if name == SYSTEM:
+        raise ProtocolError(f"username {SYSTEM} is reserved")
+    return name
+
+
+def nickname_problem(nickname):
+    """Why a token-dialect nickname is invalid, or None when it is fine."""
+    if not isinstance(nickname, str) or not nickname:
+        return "nickname is empty"
+    if len(nickname) > MAX_USERNAME_LENGTH:
+        return f"nickname {nickname} is longer than {MAX_USERNAME_LENGTH} characters"
+    if nickname == SYSTEM:
+        return f"nickname {SYSTEM} is reserved"
+    if not NICKNAME_RE.match(nickname):
+        return f"invalid nickname {nickname}: use a letter or _ first, then at least one letter, digit, _ or -"
+    return None
+
+
+def clean_text(text, max_length, field="text"):
+    if not isinstance(text, str):
+        raise ProtocolError(f"{field} must be a string")
+    text = text.strip()
+    if not text:
+        raise ProtocolError(f"{field} is empty")
+    if len(text) > max_length:
+        raise ProtocolError(f"{field} is longer than {max_length} characters")
+    return text
+
+
+# --- nane dialect ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NaneSend:
+    room: str
+    text: str
+    client_id: str | None = None
+
+
+PING = object()
+PONG_FRAME = _dumps({"pong": True})
+
+
+def decode_nane(frame, max_text_length):
+    """A client frame as NaneSend or PING; raises ProtocolError naming what is wrong."""
+    try:
+        data = json.loads(frame)
+    except (ValueError, TypeError):
+        raise ProtocolError("message is not valid JSON")
+    if not isinstance(data, dict):
+        raise ProtocolError("message must be a JSON object")
+    has_id, client_id = "id" in data, data.get("id")
+    try:
+        if data.get("ping") is True:
+            return PING
+        if has_id and not isinstance(client_id, str):
+            raise ProtocolError("id must be a string")
+        if has_id and len(client_id) > MAX_CLIENT_ID_LENGTH:
+            raise ProtocolError(f"id is longer than {MAX_CLIENT_ID_LENGTH} characters")
+        if "room" not in data:
+            raise ProtocolError("room is missing")
+        if "text" not in data:
+            raise ProtocolError("text is missing")
+        room = clean_room_name(data["room"])
+        text = clean_text(data["text"], max_text_length)
+    except ProtocolError as error:
+        raise ProtocolError(str(error), client_id, has_id)
+    return NaneSend(room=room, text=text, client_id=client_id)
+
+
+def nane_error(error):
+    frame = {"error": str(error)}
+    if error.has_id:
+        frame["id"] = error.client_id
+    return _dumps(frame)
+
+
+def message_dict(*, room, text, sender, created, client_id=None):
+    """A message as nane shows it, on the socket and in `/history`."""
+    message = {"room": room, "text": text, "created": created.isoformat(), "sender": {"username": sender}}
+    if client_id is not None:
+        message = {"id": client_id, **message}
+    return message
+
+
+def nane_frame(**message):
+    return _dumps(message_dict(**message))
+
+
+# --- token dialect ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    type: str
+    args: dict
+
+
+COMMANDS = {
+    "message": ("body",),
+    "setnick": ("nickname",),
+    "switchroom": ("room",),
+    "createroom": ("name",),
+    "listusers": (),
+    "listrooms": (),
+    "exit": (),
+}
+
+
+def decode_command(frame):
+    """A `{"type", "args"}` frame as a Command whose required args are strings."""
+    try:
+        data = json.loads(frame)
+    except (ValueError, TypeError):
+        raise ProtocolError("error parsing your message")
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("error parsing your message")
+    kind, args = data["type"], data.get("args")
+    if kind not in COMMANDS:
+        raise ProtocolError(f"unknown command {kind}")
+    if not isinstance(args, dict):
+        args = {}
+    for name in COMMANDS[kind]:
+        if not isinstance(args.get(name), str):
+            raise ProtocolError(f"cannot parse '{name}' arg of {kind} command")
+    return Command(kind, args)
+
+
+def token_frame(sender, body):
+    return _dumps({"from": sender, "body": body})
+
+
+def system_frame(body):
+    return token_frame(SYSTEM, body)
+
+
+# --- handshake -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handshake:
+    token: str | None = None
+    subprotocol: str | None = None  # the offered value to echo back
+    username: str | None = None
+
+
+def read_handshake(scope):
+    """Who a `/ws` handshake says it is: a token (which wins) or a nane username."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
+    query = {key: values[0] for key, values in query.items()}
+    offered = [value.strip() for value in scope.get("subprotocols") or []]
+    headers = dict(scope.get("headers") or [])
+    token = subprotocol = None
+    if len(offered) >= 2 and offered[0].lower() == "bearer":
+        token, subprotocol = offered[1], offered[0]
+    elif offered:
+        value = offered[0]
+        token = value[7:].strip() if value.lower().startswith("bearer ") else value
+        subprotocol = value
+    if not token:
+        authorization = headers.get(b"authorization", b"").decode("latin1")
+        if authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+    token = token or query.get("token") or None
+    username = query.get("username", query.get("name"))
+    return Handshake(token=token, subprotocol=subprotocol if token else None, username=username)

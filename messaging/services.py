@@ -1,0 +1,233 @@
+"""Every write of the chat, and the broadcasts that follow them once committed."""
+
+from datetime import timedelta
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from messaging import protocol
+from messaging.hub import get_hub
+from messaging.models import ChatSession, Message, Room, room_key
+
+GLOBAL_ROOM = "global"
+# "." instead of ":" keeps the token legal as a WebSocket subprotocol (SPEC §6).
+_signer = signing.TimestampSigner(salt="messaging.token", sep=".")
+
+
+class ChatError(Exception):
+    """A refusal whose text is what the client is told."""
+
+
+# --- broadcasting ------------------------------------------------------------------
+
+
+def publish(event):
+    """Send an event to every node's consumers; call it only after commit."""
+    async_to_sync(_publish)(event)
+
+
+async def _publish(event):
+    await get_hub().publish(event)
+
+
+def _after_commit(event):
+    transaction.on_commit(partial(publish, event))
+
+
+def announce(room, body):
+    """A system notice to the token-dialect clients in `room` (nane has no notices)."""
+    _after_commit({"room_key": room.key, "token": protocol.system_frame(body)})
+
+
+# --- rooms and messages ------------------------------------------------------------
+
+
+def find_room(name):
+    return Room.objects.named(name).first()
+
+
+def create_room(name):
+    """A new room; ChatError if the name is invalid or the room exists."""
+    try:
+        clean = protocol.clean_room_name(name)
+    except protocol.ProtocolError as error:
+        raise ChatError(f"invalid room name {name}: {error}")
+    room, created = Room.objects.get_or_create(key=room_key(clean), defaults={"name": clean})
+    if not created:
+        raise ChatError(f"room {name} already exists")
+    return room
+
+
+def post_message(*, room_name, sender, text, client_id=None):
+    """Store a message (creating the room), trim the history, and broadcast after commit."""
+    now = timezone.now()
+    with transaction.atomic():
+        room, _ = Room.objects.get_or_create(key=room_key(room_name), defaults={"name": room_name.strip()})
+        # The row lock orders concurrent writers of one room (PostgreSQL; SQLite's
+        # IMMEDIATE transactions already serialise every writer).
+        room = Room.objects.select_for_update().get(pk=room.pk)
+        room.last_seq += 1
+        room.save(update_fields=["last_seq"])
+        message = Message.objects.create(
+            room=room, seq=room.last_seq, sender=sender, text=text, client_id=client_id, created=now
+        )
+        Message.objects.filter(room=room, seq__lte=room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM).delete()
+        fields = {"room": room.name, "text": text, "sender": sender, "created": now, "client_id": client_id}
+        _after_commit(
+            {
+                "nane": protocol.nane_frame(**fields),
+                "room_key": room.key,
+                "token": protocol.token_frame(sender, text),
+            }
+        )
+    return message
+
+
+def message_as_dict(message, room_name):
+    return protocol.message_dict(
+        room=room_name,
+        text=message.text,
+        sender=message.sender,
+        created=message.created,
+        client_id=message.client_id,
+    )
+
+
+def history(room):
+    """The newest `CHAT_MAX_MESSAGES_IN_ROOM` messages of a room, oldest first."""
+    newest = list(room.messages.order_by("-seq")[: settings.CHAT_MAX_MESSAGES_IN_ROOM])
+    return [message_as_dict(message, room.name) for message in reversed(newest)]
+
+
+def room_as_dict(room, last_message=None):
+    return {"name": room.name, "last_message": message_as_dict(last_message, room.name) if last_message else None}
+
+
+def rooms_with_last_message():
+    """Every room with its newest message, in two queries whatever the number of rooms."""
+    rooms = list(Room.objects.annotate(newest=Max("messages__seq")))
+    wanted = {(room.pk, room.newest) for room in rooms if room.newest is not None}
+    last = {}
+    if wanted:
+        room_ids = {pk for pk, _ in wanted}
+        seqs = {seq for _, seq in wanted}
+        for message in Message.objects.filter(room_id__in=room_ids, seq__in=seqs):
+            if (message.room_id, message.seq) in wanted:
+                last[message.room_id] = message
+    return [room_as_dict(room, last.get(room.pk)) for room in rooms]
+
+
+def room_detail(room):
+    return room_as_dict(room, room.messages.order_by("-seq").first())
+
+
+def room_names():
+    return sorted(Room.objects.values_list("name", flat=True), key=str.lower)
+
+
+# --- token-dialect sessions --------------------------------------------------------
+
+
+def _free_stale(nickname, now):
+    ChatSession.objects.stale(now).filter(nickname=nickname).update(ended=now)
+
+
+def _check_nickname(nickname):
+    problem = protocol.nickname_problem(nickname)
+    if problem:
+        raise ChatError(problem)
+
+
+def issue_token(nickname):
+    """Reserve a nickname and return the signed token that claims it; ChatError if refused."""
+    _check_nickname(nickname)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            _free_stale(nickname, now)
+            session = ChatSession.objects.create(
+                nickname=nickname, issued=now, expires=now + timedelta(seconds=settings.CHAT_TOKEN_TTL)
+            )
+    except IntegrityError:
+        raise ChatError(f"nickname {nickname} is already taken")
+    return _signer.sign_object({"s": session.pk})
+
+
+def open_session(token):
+    """Claim the session a token names; None when the token is bad, expired, used or late."""
+    try:
+        session_id = _signer.unsign_object(token, max_age=settings.CHAT_TOKEN_TTL)["s"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        global_room, _ = Room.objects.get_or_create(key=GLOBAL_ROOM, defaults={"name": GLOBAL_ROOM})
+        # One conditional UPDATE: of two connections racing with one token, one wins.
+        claimed = (
+            ChatSession.objects.holding_nickname(now)
+            .filter(pk=session_id, connected__isnull=True)
+            .update(connected=now, room=global_room)
+        )
+        if claimed != 1:
+            return None
+    return ChatSession.objects.select_related("room").get(pk=session_id)
+
+
+def announce_joined(session):
+    """Tell the session's room (the joiner included) that it has joined."""
+    announce(session.room, f"{session.nickname} joined")
+
+
+def switch_room(session, room):
+    """Move a session to another room; the old room hears `left` (`joined` is the caller's next step)."""
+    with transaction.atomic():
+        old = session.room
+        session.room = room
+        ChatSession.objects.filter(pk=session.pk).update(room=room)
+        if old is not None:
+            announce(old, f"{session.nickname} left")
+
+
+def set_nickname(session, nickname):
+    """Rename a live session, freeing the old nickname; ChatError if invalid or taken."""
+    _check_nickname(nickname)
+    old = session.nickname
+    if nickname == old:
+        return
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            _free_stale(nickname, now)
+            ChatSession.objects.filter(pk=session.pk).update(nickname=nickname)
+            if session.room is not None:
+                announce(session.room, f"{old} is now {nickname}")
+    except IntegrityError:
+        raise ChatError(f"nickname {nickname} is already taken")
+    session.nickname = nickname
+
+
+def end_session(session):
+    """Free the nickname and kill the token; the room hears `left` once, whatever ended it."""
+    with transaction.atomic():
+        ended = ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(ended=timezone.now())
+        if ended and session.room is not None:
+            announce(session.room, f"{session.nickname} left")
+    return bool(ended)
+
+
+def users_in(room):
+    return sorted(
+        ChatSession.objects.filter(room=room, connected__isnull=False, ended__isnull=True).values_list(
+            "nickname", flat=True
+        )
+    )
+
+
+def nickname_in_use(name):
+    """True when a token-dialect session holds this nickname (nane may not speak as it)."""
+    return ChatSession.objects.holding_nickname().filter(nickname=name).exists()
