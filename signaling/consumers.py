@@ -40,14 +40,16 @@ class SignalingConsumer(AsyncWebsocketConsumer):
     # --- Client frames ---
 
     async def connect(self):
-        # Accept first: a close code and its cause frame can only follow an accepted handshake.
-        await self.accept()
+        # Claim before accepting, so a client whose socket opens is already reachable; refusals
+        # still accept, because a cause frame and a close code can only follow an open socket.
         user = await database_sync_to_async(user_of)(self.scope)
+        if user and await database_sync_to_async(services.claim_connection)(user, self.channel_name):
+            self.user = user  # from here on, disconnect() releases the row whatever happens
+        await self.accept()
         if not user:
             return await self.close_because("UNAUTHENTICATED", UNAUTHENTICATED_OR_TAKEN)
-        if not await database_sync_to_async(services.claim_connection)(user, self.channel_name):
+        if not self.user:
             return await self.close_because("ALREADY_EXISTS", UNAUTHENTICATED_OR_TAKEN)
-        self.user = user
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         self.heartbeat = asyncio.create_task(self.keep_alive())
 
