@@ -160,3 +160,13 @@ KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
 CHAT_NODES_GROUP = env_str("CHAT_NODES_GROUP", "chat.nodes")
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
+
+# --- Signaling (SPEC §3) ---
+SIGNALING_STALE_AFTER = env_float("SIGNALING_STALE_AFTER", 30.0)
+SIGNALING_HEARTBEAT_INTERVAL = env_float("SIGNALING_HEARTBEAT_INTERVAL", SIGNALING_STALE_AFTER / 3)
+if not 0 < SIGNALING_HEARTBEAT_INTERVAL < SIGNALING_STALE_AFTER:
+    raise ImproperlyConfigured(
+        "SIGNALING_HEARTBEAT_INTERVAL must be above 0 and below SIGNALING_STALE_AFTER, "
+        "or live connections would count as stale: set it to about a third of SIGNALING_STALE_AFTER."
+    )
+SIGNALING_COOKIE_MAX_AGE = env_int("SIGNALING_COOKIE_MAX_AGE", 30 * 24 * 3600)

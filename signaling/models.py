@@ -1,1 +1,73 @@
-from django.db import models  # noqa: F401
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def stale_cutoff(now=None):
+    """The oldest `seen` time at which an active connection still counts."""
+    return (now or timezone.now()) - timedelta(seconds=settings.SIGNALING_STALE_AFTER)
+
+
+def username_key(username):
+    """The case-insensitive identity of a username, computed in Python for every engine."""
+    return username.lower()
+
+
+class SignalingUserQuerySet(models.QuerySet):
+    def named(self, username):
+        return self.filter(key=username_key(username))
+
+
+class SignalingUser(models.Model):
+    """A registered identity (the seed's UserStore)."""
+
+    username = models.CharField(max_length=50, help_text="As the user first spelled it.")
+    key = models.CharField(max_length=50, unique=True, editable=False, help_text="The username lower-cased.")
+    registered = models.DateTimeField(default=timezone.now)
+
+    objects = SignalingUserQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "signaling user"
+
+    def __str__(self):
+        return self.username
+
+    def save(self, *args, **kwargs):
+        self.key = username_key(self.username)
+        super().save(*args, **kwargs)
+
+
+class ActiveConnectionQuerySet(models.QuerySet):
+    def live(self, now=None):
+        return self.filter(seen__gte=stale_cutoff(now))
+
+    def stale(self, now=None):
+        return self.filter(seen__lt=stale_cutoff(now))
+
+
+class ActiveConnection(models.Model):
+    """A user's one live `/v1/connect` socket (the seed's UserClientRegistry).
+
+    The unique user makes "one live connection per user" hold across server processes:
+    the database, not a check-then-insert, decides who holds a user.
+    """
+
+    user = models.OneToOneField(SignalingUser, on_delete=models.CASCADE, related_name="connection")
+    channel_name = models.CharField(max_length=200, help_text="Where the channel layer reaches the consumer.")
+    connected = models.DateTimeField(default=timezone.now)
+    seen = models.DateTimeField(db_index=True, help_text="Last heartbeat of the socket's consumer.")
+
+    objects = ActiveConnectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["connected"]
+
+    def __str__(self):
+        return f"{self.user} on {self.channel_name}"
+
+    def is_live(self, now=None):
+        return self.seen >= stale_cutoff(now)

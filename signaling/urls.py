@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from signaling import api, views
+
+urlpatterns = [
+    path("v1/register", api.RegisterView.as_view(), name="signaling-register"),
+    path("v1/user", api.UserView.as_view(), name="signaling-user"),
+    path("v1/active-users", api.ActiveUsersView.as_view(), name="signaling-active-users"),
+    path("v1/kick-active-users", api.KickActiveUsersView.as_view(), name="signaling-kick"),
+    path("meeting", views.meeting, name="signaling-meeting"),
+]

@@ -1,0 +1,74 @@
+"""SPEC §3 over DRF: register, who am I, who is online, kick."""
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from signaling import identity, services
+from signaling.protocol import ClientError, clean_username
+
+
+class PublicAPIView(APIView):
+    # Identity comes from the signed cookie, not a session: no session, no CSRF check.
+    authentication_classes = []
+    permission_classes = []
+
+
+def answer(status_code, state, message=""):
+    return Response({"status": state, "message": message}, status=status_code)
+
+
+class RegisterView(PublicAPIView):
+    def post(self, request):
+        try:
+            data = request.data
+        except (ParseError, UnsupportedMediaType):
+            return answer(status.HTTP_400_BAD_REQUEST, "INVALID", "send a JSON object or a form with a username")
+        if not hasattr(data, "get"):
+            return answer(status.HTTP_400_BAD_REQUEST, "INVALID", "send a JSON object with a username")
+        try:
+            username = clean_username(data.get("username"))
+            user = services.register_user(username)
+        except ClientError as error:
+            return answer(status.HTTP_400_BAD_REQUEST, "INVALID", str(error))
+        except services.UsernameTaken:
+            return answer(status.HTTP_409_CONFLICT, "TAKEN", f"username {username} is taken")
+        response = answer(status.HTTP_200_OK, "SUCCESS")
+        identity.set_user_cookie(response, user.username, secure=request.is_secure())
+        return response
+
+
+class UserView(PublicAPIView):
+    def get(self, request):
+        username = identity.username_from_request(request)
+        user = username and services.find_user(username)
+        if not user:
+            response = answer(status.HTTP_404_NOT_FOUND, "NOT_FOUND", "no registered user for this cookie")
+            identity.clear_user_cookie(response)
+            return response
+        return Response({"username": user.username})
+
+
+class ActiveUsersView(PublicAPIView):
+    def get(self, request):
+        return Response({"users": services.online_usernames()})
+
+
+class IsStaffOrDebug(BasePermission):
+    message = "Kicking users needs a staff login in the admin (or DEBUG on)."
+
+    def has_permission(self, request, view):
+        return settings.DEBUG or bool(request.user and request.user.is_staff)
+
+
+class KickActiveUsersView(APIView):
+    permission_classes = [IsStaffOrDebug]
+
+    def get(self, request):
+        return Response({"kicked": services.kick_connections()})
+
+    def post(self, request):
+        return self.get(request)

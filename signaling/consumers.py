@@ -1,0 +1,120 @@
+"""`/v1/connect`: a registered user's socket, forwarding WebRTC signals to other users."""
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from signaling import identity, services
+from signaling.protocol import (
+    ClientError,
+    TokenBucket,
+    cause_frame,
+    error_frame,
+    frame_too_big,
+    parse_signal,
+    target_not_found_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+UNAUTHENTICATED_OR_TAKEN = 4000
+KICKED = 4001
+MESSAGE_TOO_BIG = 1009
+
+
+def user_of(scope):
+    username = identity.username_from_scope(scope)
+    return username and services.find_user(username)
+
+
+class SignalingConsumer(AsyncWebsocketConsumer):
+    """Holds the user's one active connection while the socket lives."""
+
+    user = None  # set only while this socket holds the user's active-connection row
+    heartbeat = None
+
+    # --- Client frames ---
+
+    async def connect(self):
+        # Claim before accepting, so a client whose socket opens is already reachable; refusals
+        # still accept, because a cause frame and a close code can only follow an open socket.
+        user = await database_sync_to_async(user_of)(self.scope)
+        if user and await database_sync_to_async(services.claim_connection)(user, self.channel_name):
+            self.user = user  # from here on, disconnect() releases the row whatever happens
+        await self.accept()
+        if not user:
+            return await self.close_because("UNAUTHENTICATED", UNAUTHENTICATED_OR_TAKEN)
+        if not self.user:
+            return await self.close_because("ALREADY_EXISTS", UNAUTHENTICATED_OR_TAKEN)
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.heartbeat = asyncio.create_task(self.keep_alive())
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.user:
+            return  # closing: no longer reachable, so it may not send either
+        if frame_too_big(text_data, bytes_data, settings.WS_MAX_FRAME_BYTES):
+            return await self.close(code=MESSAGE_TOO_BIG)
+        try:
+            if not self.bucket.take():
+                raise ClientError(f"too many frames: at most {settings.WS_RATE_PER_SECOND:g} a second")
+            if text_data is None:
+                raise ClientError("frames must be JSON text, not binary")
+            await self.forward(parse_signal(text_data))
+        except ClientError as error:
+            await self.send(text_data=error_frame(str(error)))
+
+    async def disconnect(self, code):
+        if self.heartbeat:
+            self.heartbeat.cancel()
+        if self.user:
+            await database_sync_to_async(services.release_connection)(self.user.pk, self.channel_name)
+            self.user = None
+
+    # --- Command helpers ---
+
+    async def forward(self, signal):
+        channel_name = await database_sync_to_async(services.live_channel_name)(signal.target)
+        if not channel_name:
+            return await self.send(text_data=target_not_found_frame(signal.target))
+        try:
+            await self.channel_layer.send(
+                channel_name, {"type": "signaling.forward", "text": signal.forwarded_from(self.user.username)}
+            )
+        except ChannelFull:
+            raise ClientError(f"{signal.target} is not keeping up; send again later")
+
+    async def close_because(self, cause, code):
+        """Name the cause in a frame, then close: daphne drops close reasons (SPEC §6)."""
+        await self.send(text_data=cause_frame(cause))
+        await self.close(code=code, reason=cause)
+
+    async def keep_alive(self):
+        """Refresh this socket's row so it never counts as stale; close when the row is gone."""
+        while True:
+            await asyncio.sleep(settings.SIGNALING_HEARTBEAT_INTERVAL)
+            try:
+                held = await database_sync_to_async(services.refresh_connection)(self.user.pk, self.channel_name)
+            except Exception:
+                logger.exception("Heartbeat of %s failed; trying again", self.user)
+                continue
+            if not held:
+                # Kicked, or replaced after this process looked dead: the user is no longer here.
+                self.user = None
+                return await self.close_because("KICKED", KICKED)
+
+    # --- Channel-layer events ---
+
+    async def signaling_forward(self, event):
+        await self.send(text_data=event["text"])
+
+    async def signaling_kick(self, event):
+        if not self.user:
+            return  # the heartbeat saw the row go first and has closed already
+        if self.heartbeat:
+            self.heartbeat.cancel()
+        self.user = None
+        await self.close_because("KICKED", KICKED)

@@ -1,0 +1,106 @@
+"""The `/v1/connect` wire format and the username rule: pure code, no I/O."""
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+USERNAME_MAX_LENGTH = 50
+# \w is Unicode-aware: letters and digits of any script, and "_".
+USERNAME_PATTERN = re.compile(r"[\w.-]+")
+
+# Frames only the server sends; a client may not forward them, so none can be faked.
+SERVER_TYPES = frozenset({"ERROR", "TARGET_NOT_FOUND", "KICKED", "UNAUTHENTICATED", "ALREADY_EXISTS"})
+
+
+class ClientError(Exception):
+    """A frame or field the client got wrong; `str(error)` is the text to show it."""
+
+
+def clean_username(value):
+    """The trimmed username, or ClientError saying what is wrong with it."""
+    if not isinstance(value, str):
+        raise ClientError("username must be a string")
+    username = value.strip()
+    if not username:
+        raise ClientError("username must not be empty")
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise ClientError(f"username must be at most {USERNAME_MAX_LENGTH} characters")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ClientError("username may only contain letters, digits, '_', '-' and '.'")
+    return username
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A client's frame: forward `type` and `payload` to `target`."""
+
+    target: str
+    type: str
+    payload: Any = None
+
+    def forwarded_from(self, originator):
+        """The frame the target receives, encoded once."""
+        return encode({"target": self.target, "type": self.type, "originator": originator, "payload": self.payload})
+
+
+def parse_signal(text):
+    """Decode a client frame into a Signal, or raise ClientError saying why not."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise ClientError("frame is not valid JSON")
+    if not isinstance(frame, dict):
+        raise ClientError("frame must be a JSON object with target, type and payload")
+    target, kind = frame.get("target"), frame.get("type")
+    if not isinstance(target, str) or not target:
+        raise ClientError("target must be a non-empty string")
+    if not isinstance(kind, str) or not kind:
+        raise ClientError("type must be a non-empty string")
+    if kind in SERVER_TYPES:
+        raise ClientError(f"type {kind} is reserved for the server")
+    return Signal(target=target, type=kind, payload=frame.get("payload"))
+
+
+def frame_too_big(text_data, bytes_data, limit):
+    """Whether a WebSocket message is over `limit` bytes (text counted as UTF-8)."""
+    if text_data is not None:
+        # A character is at least one byte, so only a borderline text needs encoding.
+        return len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit)
+    return len(bytes_data or b"") > limit
+
+
+def encode(frame):
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_frame(why):
+    return encode({"type": "ERROR", "payload": why})
+
+
+def target_not_found_frame(target):
+    return encode({"target": target, "type": "TARGET_NOT_FOUND", "payload": None})
+
+
+def cause_frame(cause):
+    """The frame naming why the server is about to close (SPEC §6: daphne drops close reasons)."""
+    return encode({"type": cause, "payload": None})
+
+
+class TokenBucket:
+    """Per-connection rate limit: `rate` frames a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate, burst, clock=time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.updated = float(burst), clock()
+
+    def take(self):
+        """Spend one token; False when the connection is over its rate."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

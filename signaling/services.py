@@ -1,0 +1,94 @@
+"""Every write of signaling: register, claim and release a connection, heartbeat, kick."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from signaling.models import ActiveConnection, SignalingUser, username_key
+
+logger = logging.getLogger(__name__)
+
+
+class UsernameTaken(Exception):
+    """Someone registered this username already (case ignored)."""
+
+
+def register_user(username):
+    """Store a new user; UsernameTaken when the name, in any letter case, is held."""
+    try:
+        with transaction.atomic():
+            return SignalingUser.objects.create(username=username)
+    except IntegrityError:
+        raise UsernameTaken(username)
+
+
+def find_user(username):
+    return SignalingUser.objects.named(username).first()
+
+
+def claim_connection(user, channel_name, now=None):
+    """Make `channel_name` the user's one active connection; None when a live one holds it.
+
+    A stale row (its process stopped heartbeating) is deleted first, in the same
+    transaction; the unique user column then lets exactly one of any racing claims in.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            ActiveConnection.objects.stale(now).filter(user=user).delete()
+            return ActiveConnection.objects.create(user=user, channel_name=channel_name, connected=now, seen=now)
+    except IntegrityError:
+        return None
+
+
+def refresh_connection(user_id, channel_name, now=None):
+    """Heartbeat: mark this socket's row seen now; False when the row is gone (kicked or replaced)."""
+    now = now or timezone.now()
+    return ActiveConnection.objects.filter(user_id=user_id, channel_name=channel_name).update(seen=now) == 1
+
+
+def release_connection(user_id, channel_name):
+    """Forget this socket's row, never a newer connection of the same user."""
+    ActiveConnection.objects.filter(user_id=user_id, channel_name=channel_name).delete()
+
+
+def live_channel_name(username, now=None):
+    """Where a connected user is reached, or None when the user is not online."""
+    return (
+        ActiveConnection.objects.live(now)
+        .filter(user__key=username_key(username))
+        .values_list("channel_name", flat=True)
+        .first()
+    )
+
+
+def online_usernames(now=None):
+    return list(ActiveConnection.objects.live(now).order_by("user__key").values_list("user__username", flat=True))
+
+
+def kick_connections(connections=None):
+    """Delete active connections (all by default) and close their sockets; returns how many.
+
+    The KICKED events go out after commit, so a kicked consumer never finds its row still there.
+    """
+    queryset = ActiveConnection.objects.all() if connections is None else connections
+    with transaction.atomic():
+        rows = dict(queryset.select_for_update().values_list("pk", "channel_name"))
+        ActiveConnection.objects.filter(pk__in=rows).delete()
+        channel_names = list(rows.values())
+        transaction.on_commit(lambda: _send_kicks(channel_names))
+    return len(channel_names)
+
+
+def _send_kicks(channel_names):
+    layer = get_channel_layer()
+    for channel_name in channel_names:
+        try:
+            async_to_sync(layer.send)(channel_name, {"type": "signaling.kick"})
+        except ChannelFull:
+            # A consumer that stopped reading has gone or will go stale; the others still get theirs.
+            logger.warning("Could not kick %s: its channel is full", channel_name)

@@ -1,0 +1,103 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.http import HttpResponse
+from rest_framework.test import APIClient
+
+from chatsite.asgi import application
+from signaling import identity, services
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def cookie_header(username):
+    """The Cookie header a browser sends after registering `username`."""
+    response = HttpResponse()
+    identity.set_user_cookie(response, username)
+    return (b"cookie", f"{identity.COOKIE_NAME}={response.cookies[identity.COOKIE_NAME].value}".encode())
+
+
+class Socket:
+    """A `/v1/connect` client in this process, speaking JSON frames."""
+
+    def __init__(self, username=None, headers=()):
+        headers = [*headers, cookie_header(username)] if username else list(headers)
+        self.communicator = WebsocketCommunicator(application, "/v1/connect", headers=headers)
+
+    async def open(self):
+        connected, _ = await self.communicator.connect()
+        assert connected
+        return self
+
+    async def send(self, frame):
+        await self.communicator.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def receive(self):
+        return await self.communicator.receive_json_from(timeout=3)
+
+    async def closed_with(self):
+        """The close code the server ends with (after any frames already read)."""
+        output = await self.communicator.receive_output(timeout=3)
+        assert output["type"] == "websocket.close", output
+        return output.get("code")
+
+    async def is_quiet(self):
+        return await self.communicator.receive_nothing(timeout=0.2)
+
+    async def close(self):
+        await self.communicator.disconnect()
+
+
+@pytest.fixture
+async def sockets():
+    """Open `/v1/connect` sockets for a test and always disconnect them afterwards."""
+    opened = []
+
+    async def open_socket(username=None, **kwargs):
+        socket = Socket(username, **kwargs)
+        opened.append(socket)
+        return await socket.open()
+
+    yield open_socket
+    for socket in opened:
+        await socket.close()
+
+
+register_user = database_sync_to_async(services.register_user)
+
+
+@pytest.fixture
+async def online(sockets):
+    """Register a user and connect it; returns its open socket."""
+
+    async def online(username):
+        await register_user(username)
+        return await sockets(username)
+
+    return online
+
+
+class Clock:
+    """A controllable `timezone.now()`, so staleness is tested without sleeping."""
+
+    def __init__(self):
+        self.now = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+    def advance(self, seconds):
+        self.now += timedelta(seconds=seconds)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("django.utils.timezone.now", clock)
+    return clock

@@ -1,0 +1,149 @@
+"""Several server processes on one database: one live connection per user, dead servers expire.
+
+With Redis, frames and kicks also cross from one process to the other.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import urllib.request
+from urllib.parse import urlsplit
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import start_server
+from tests.support import ServerProcess, free_port, require
+
+
+def register(server, username):
+    """Register over HTTP; returns the Cookie header the browser would send."""
+    request = urllib.request.Request(
+        f"{server.url}/v1/register",
+        data=json.dumps({"username": username}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["Set-Cookie"].split(";")[0]
+
+
+def second_server(server, **settings):
+    """Another server process on the same database (and channel layer) as `server`."""
+    env = {**server.env, **{key: str(value) for key, value in settings.items()}}
+    return ServerProcess(env, free_port()).start()
+
+
+async def frames_until_closed(ws):
+    """Every frame the server sends until it closes, and the close code."""
+    frames = []
+    try:
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    except ConnectionClosed as closed:
+        return frames, closed.rcvd.code if closed.rcvd else None
+
+
+async def is_held(ws):
+    """Whether the server kept this socket (a refusal arrives as a frame at once)."""
+    try:
+        frame = await asyncio.wait_for(ws.recv(), 0.5)
+    except TimeoutError:
+        return True
+    assert json.loads(frame)["type"] == "ALREADY_EXISTS"
+    return False
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory):
+    first = start_server(tmp_path_factory, "signaling-pair")
+    second = second_server(first)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+async def test_a_user_connected_to_one_server_is_refused_by_the_other(two_servers):
+    first, second = two_servers
+    cookie = register(first, "alice")
+
+    async with connect(f"{first.ws_url}/v1/connect", additional_headers={"Cookie": cookie}) as holder:
+        async with connect(f"{second.ws_url}/v1/connect", additional_headers={"Cookie": cookie}) as intruder:
+            assert await frames_until_closed(intruder) == ([{"type": "ALREADY_EXISTS", "payload": None}], 4000)
+        assert await is_held(holder)
+
+
+async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path_factory):
+    timing = {"SIGNALING_STALE_AFTER": 1.5, "SIGNALING_HEARTBEAT_INTERVAL": 0.3}
+    doomed = start_server(tmp_path_factory, "signaling-doomed", **timing)
+    survivor = second_server(doomed)
+    try:
+        cookie = register(survivor, "bob")
+        ws = await connect(f"{doomed.ws_url}/v1/connect", additional_headers={"Cookie": cookie})
+        doomed.process.send_signal(signal.SIGKILL)  # no disconnect handler runs: the row stays behind
+        doomed.process.wait()
+
+        async def reconnect():
+            return await connect(f"{survivor.ws_url}/v1/connect", additional_headers={"Cookie": cookie})
+
+        deadline = asyncio.get_running_loop().time() + 15
+        while not await is_held(again := await reconnect()):  # refused while the row is fresh
+            await again.close()
+            assert asyncio.get_running_loop().time() < deadline, "the dead server's row never expired"
+            await asyncio.sleep(0.2)
+        assert await is_held(again)
+        await again.close()
+        await ws.close()
+    finally:
+        survivor.stop()
+        doomed.stop()
+
+
+def redis_url():
+    """The Redis for cross-process tests: REDIS_TEST_URL, or a local one if it answers."""
+    url = os.environ.get("REDIS_TEST_URL")
+    default = url or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(default)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=1).close()
+        reachable = True
+    except OSError:
+        reachable = False
+    reason = f"no Redis answers at {default}; set REDIS_TEST_URL"
+    if url:
+        require(reachable, reason)
+    elif not reachable:
+        pytest.skip(reason)
+    return default
+
+
+@pytest.fixture(scope="module")
+def redis_servers(tmp_path_factory):
+    first = start_server(tmp_path_factory, "signaling-redis", REDIS_URL=redis_url())
+    second = second_server(first)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+@pytest.mark.redis
+async def test_frames_and_kicks_cross_between_server_processes_over_redis(redis_servers):
+    first, second = redis_servers
+    alice, bob = register(first, "alice"), register(second, "bob")
+
+    async with (
+        connect(f"{first.ws_url}/v1/connect", additional_headers={"Cookie": alice}) as alice_ws,
+        connect(f"{second.ws_url}/v1/connect", additional_headers={"Cookie": bob}) as bob_ws,
+    ):
+        await alice_ws.send(json.dumps({"target": "bob", "type": "offer", "payload": {"sdp": "v=0"}}))
+        forwarded = json.loads(await asyncio.wait_for(bob_ws.recv(), 10))
+        assert forwarded == {"target": "bob", "type": "offer", "originator": "alice", "payload": {"sdp": "v=0"}}
+
+        kick = urllib.request.Request(f"{second.url}/v1/kick-active-users", method="POST")
+        with urllib.request.urlopen(kick, timeout=10) as response:
+            assert json.load(response) == {"kicked": 2}
+
+        for ws in (alice_ws, bob_ws):
+            assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], 4001)
