@@ -163,7 +163,7 @@ def decode_client_frame(command, payload):
 
 
 def encode_contact_list(entries):
-    """count(4) then count × (contact(256) phone(20)), as one buffer so it goes in one write."""
+    """count(4) then count x (contact(256) phone(20)), as one buffer so it goes in one write."""
     parts = [_U32.pack(len(entries))]
     pack = _ENTRY.pack
     for contact, phone in entries:
