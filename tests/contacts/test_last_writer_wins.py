@@ -103,7 +103,7 @@ def test_a_failed_batch_leaves_clock_and_rows_unchanged(monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(Contact.objects, "bulk_create", broken)
+    monkeypatch.setattr("contacts.services.upsert_contacts", broken)
     with pytest.raises(OSError, match="disk full"):
         apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "2"))])
     monkeypatch.undo()
