@@ -1,0 +1,128 @@
+"""Contacts replica benchmark: updates/s, ListAll of 10,000 contacts, convergence latency.
+
+Starts three replicas (`manage.py contact_replica`, full mesh) on a fresh SQLite file
+unless `--replicas HOST:PORT HOST:PORT HOST:PORT` points at running ones, and prints one
+JSON line per metric.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from contacts.client import ContactsClient  # noqa: E402
+from contacts.protocol import ClientUpdate  # noqa: E402
+from tests.support import free_port, wait_for_port  # noqa: E402
+
+
+def report(metric, value, unit, **extra):
+    print(json.dumps({"metric": metric, "value": round(value, 3), "unit": unit, **extra}), flush=True)
+
+
+def start_replicas(workdir, shared):
+    """Three replicas, each on its own SQLite file unless `shared` (one file, as `make run` does)."""
+    ports = [free_port() for _ in range(3)]
+    processes = []
+    for index, port in enumerate(ports):
+        database = "shared" if shared else f"replica-{index + 1}"
+        env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir}/{database}.sqlite3", LOG_LEVEL="WARNING")
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        peers = [arg for other in ports if other != port for arg in ("--peer", f"127.0.0.1:{other}")]
+        command = ["contact_replica", "--name", f"bench-{index + 1}", "--listen", f"127.0.0.1:{port}", *peers]
+        processes.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env))
+    for port, process in zip(ports, processes, strict=True):
+        wait_for_port(port, process=process)
+    return [("127.0.0.1", port) for port in ports], processes
+
+
+def updates_per_second(address, count):
+    """One client sends `count` updates; the clock stops when a ListAll after them answers."""
+    user = f"throughput-{uuid.uuid4().hex[:8]}"
+    expected = {f"contact-{n:06d}": str(n % 10**9) for n in range(count)}
+    frames = [ClientUpdate(name, "0").encode() for name in expected]  # overwritten below: order must hold
+    frames += [ClientUpdate(name, phone).encode() for name, phone in expected.items()]
+    with ContactsClient(*address, user, timeout=120) as client:
+        started = time.perf_counter()
+        for at in range(0, len(frames), 256):
+            client.sock.sendall(b"".join(frames[at : at + 256]))
+        stored = client.list_all()
+        elapsed = time.perf_counter() - started
+    exact = dict(stored) == expected and len(stored) == count
+    report("contacts_updates_per_second", len(frames) / elapsed, "updates/s", updates=len(frames), exact=exact)
+    return exact
+
+
+def list_all_time(address, count=10_000, runs=20):
+    user = f"listall-{uuid.uuid4().hex[:8]}"
+    with ContactsClient(*address, user, timeout=60) as client:
+        client.sock.sendall(b"".join(ClientUpdate(f"c{n:05d}", f"+55 85 9{n:08d}").encode() for n in range(count)))
+        assert len(client.list_all()) == count
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            entries = client.list_all()
+            times.append((time.perf_counter() - started) * 1000)
+            assert len(entries) == count
+    times.sort()
+    report("contacts_list_all_10k_ms", statistics.median(times), "ms", p50=times[len(times) // 2], max=times[-1])
+
+
+def convergence_latency(addresses, samples=300):
+    """A change at replica 1 until both other replicas list it, one change at a time."""
+    user = f"latency-{uuid.uuid4().hex[:8]}"
+    writer = ContactsClient(*addresses[0], user)
+    readers = [ContactsClient(*address, user) for address in addresses[1:]]
+    latencies = []
+    for n in range(samples):
+        expected = [("bob", str(n))]
+        started = time.perf_counter()
+        writer.update("bob", str(n))
+        pending = list(readers)
+        while pending:
+            pending = [reader for reader in pending if reader.list_all() != expected]
+            if time.perf_counter() - started > 10:
+                raise RuntimeError(f"sample {n} did not converge in 10 s")
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.01)
+    for client in [writer, *readers]:
+        client.close()
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
+    report("contacts_convergence_ms", p99, "ms", p50=round(p50, 3), p99=round(p99, 3), samples=samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", nargs=3, metavar="HOST:PORT", help="Use running replicas instead.")
+    parser.add_argument("--shared-db", action="store_true", help="All three on one SQLite file, as `make run`.")
+    parser.add_argument("--updates", type=int, default=25_000, help="Distinct contacts (each written twice).")
+    args = parser.parse_args()
+    processes = []
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            if args.replicas:
+                addresses = [(host, int(port)) for host, _, port in (a.rpartition(":") for a in args.replicas)]
+            else:
+                addresses, processes = start_replicas(workdir, args.shared_db)
+            convergence_latency(addresses)
+            list_all_time(addresses[0])
+            exact = updates_per_second(addresses[0], args.updates)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
+    sys.exit(0 if exact else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""A small blocking client of a replica, for the `contacts` command, tests and the benchmark."""
+
+import socket
+
+from contacts import protocol
+from contacts.protocol import ClientDelete, ClientUpdate, Handshake, ListAll
+
+
+class ContactsClient:
+    """One client connection: Update and Delete are fire-and-forget, ListAll waits for the answer."""
+
+    def __init__(self, host, port, user, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(Handshake(protocol.ROLE_CLIENT, user).encode())
+
+    def update(self, contact, phone):
+        self.sock.sendall(ClientUpdate(contact, phone).encode())
+
+    def delete(self, contact):
+        self.sock.sendall(ClientDelete(contact).encode())
+
+    def list_all(self):
+        self.sock.sendall(ListAll().encode())
+        count = protocol.decode_count(self.recv_exactly(protocol.COUNT_SIZE))
+        data = self.recv_exactly(count * protocol.ENTRY_SIZE)
+        at = range(0, len(data), protocol.ENTRY_SIZE)
+        return [protocol.decode_entry(data[start : start + protocol.ENTRY_SIZE]) for start in at]
+
+    def recv_exactly(self, size):
+        chunks, left = [], size
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise ConnectionError(f"the replica closed the connection {size - left} bytes into {size}")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

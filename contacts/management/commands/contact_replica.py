@@ -1,0 +1,46 @@
+import asyncio
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.server import ReplicaServer, parse_address
+
+
+class Command(BaseCommand):
+    help = "Run a contacts replica (SPEC §4): a TCP server for clients and peer replicas."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="This replica's name, distinct from its peers'.")
+        parser.add_argument("--listen", required=True, help="HOST:PORT to serve clients and peers on.")
+        parser.add_argument("--peer", action="append", default=[], help="HOST:PORT of a peer; repeat for each.")
+
+    def handle(self, *args, name, listen, peer, **options):
+        try:
+            listen, peers = parse_address(listen), [parse_address(address) for address in peer]
+        except ValueError as error:
+            raise CommandError(f"{error}: write addresses like 127.0.0.1:9000 or contact-server-2:9001.")
+        server = ReplicaServer(
+            name,
+            listen,
+            peers,
+            heartbeat_interval=settings.CONTACTS_HEARTBEAT_INTERVAL,
+            read_timeout=settings.CONTACTS_READ_TIMEOUT,
+            redial_min=settings.CONTACTS_REDIAL_MIN,
+            redial_max=settings.CONTACTS_REDIAL_MAX,
+            batch_size=settings.CONTACTS_BATCH_SIZE,
+            queue_size=settings.CONTACTS_QUEUE_SIZE,
+            peer_buffer_limit=settings.CONTACTS_PEER_BUFFER_LIMIT,
+        )
+        asyncio.run(self.serve(server))
+        self.stdout.write(f"Stopped {name}.")
+
+    async def serve(self, server):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await server.start()
+        self.stdout.write(f"Replica {server.name} listening on {server.listen[0]}:{server.listen[1]}.")
+        await stop.wait()
+        await server.stop()

@@ -1,0 +1,300 @@
+"""The contacts replica wire format (SPEC §4) as pure code: dataclasses, encode, decode, no I/O.
+
+Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 UTF-8
+bytes, NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size`
+how many bytes follow, reads exactly that many and hands both to `decode_*_frame`.
+"""
+
+import struct
+from dataclasses import dataclass
+
+NAME_WIDTH = 256
+PHONE_WIDTH = 20
+MAX_CLOCK = 2**32 - 1
+
+ROLE_SERVER = 1
+ROLE_CLIENT = 2
+
+HEADER_SIZE = 1
+HANDSHAKE_SIZE = 1 + NAME_WIDTH
+COUNT_SIZE = 4
+ENTRY_SIZE = NAME_WIDTH + PHONE_WIDTH
+
+_U32 = struct.Struct(">I")
+_ENTRY = struct.Struct(f">{NAME_WIDTH}s{PHONE_WIDTH}s")
+_NAME = struct.Struct(f">{NAME_WIDTH}s")
+_SERVER_UPDATE = struct.Struct(f">I{NAME_WIDTH}s{NAME_WIDTH}s{PHONE_WIDTH}s")
+_SERVER_DELETE = struct.Struct(f">I{NAME_WIDTH}s{NAME_WIDTH}s")
+_HEARTBEAT = struct.Struct(">BI")
+
+
+class ProtocolError(ValueError):
+    """Bytes that are not a valid frame, or a value that cannot be put on the wire."""
+
+
+# --- fields ---
+
+
+def encode_string(value, width):
+    """`value` as UTF-8, NUL-padded to `width`; refuses what a reader could not get back."""
+    if not isinstance(value, str):
+        raise ProtocolError(f"expected a string, got {type(value).__name__}")
+    data = _utf8(value)
+    if len(data) >= width:
+        raise ProtocolError(f"{value[:20]!r}… is {len(data)} UTF-8 bytes; at most {width - 1} fit a {width}-byte field")
+    if b"\0" in data:
+        raise ProtocolError("a string field cannot contain NUL")
+    return data
+
+
+def _utf8(value):
+    try:
+        return value.encode("utf-8", "strict")
+    except UnicodeEncodeError:
+        raise ProtocolError("a string field must be valid Unicode (no lone surrogates)")
+
+
+def decode_string(field):
+    """The text of a NUL-padded field: the bytes up to the first NUL, which must exist."""
+    end = field.find(b"\0")
+    if end < 0:
+        raise ProtocolError(f"over-long string: no NUL in a {len(field)}-byte field")
+    try:
+        return field[:end].decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        raise ProtocolError("string field is not valid UTF-8")
+
+
+def encode_clock(clock):
+    if not isinstance(clock, int) or not 0 <= clock <= MAX_CLOCK:
+        raise ProtocolError(f"clock {clock!r} is not a 4-byte unsigned integer")
+    return clock
+
+
+# --- handshake ---
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """The first bytes of a connection: who is calling (server or client) and its name."""
+
+    role: int
+    name: str
+
+    def encode(self):
+        if self.role not in (ROLE_SERVER, ROLE_CLIENT):
+            raise ProtocolError(f"unknown role {self.role!r}")
+        return bytes([self.role]) + _NAME.pack(encode_string(self.name, NAME_WIDTH))
+
+
+def decode_handshake(data):
+    if len(data) != HANDSHAKE_SIZE:
+        raise ProtocolError(f"a handshake is {HANDSHAKE_SIZE} bytes, got {len(data)}")
+    if data[0] not in (ROLE_SERVER, ROLE_CLIENT):
+        raise ProtocolError(f"unknown role byte {data[0]}")
+    return Handshake(data[0], decode_string(data[1:]))
+
+
+def encode_name(name):
+    """The listener's answer to a server handshake: its own 256-byte name."""
+    return _NAME.pack(encode_string(name, NAME_WIDTH))
+
+
+def decode_name(data):
+    if len(data) != NAME_WIDTH:
+        raise ProtocolError(f"a name is {NAME_WIDTH} bytes, got {len(data)}")
+    return decode_string(data)
+
+
+# --- client commands ---
+
+
+@dataclass(frozen=True, slots=True)
+class ClientUpdate:
+    contact: str
+    phone: str
+
+    command = 1
+
+    def encode(self):
+        return b"\x01" + _ENTRY.pack(encode_string(self.contact, NAME_WIDTH), encode_string(self.phone, PHONE_WIDTH))
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDelete:
+    contact: str
+
+    command = 2
+
+    def encode(self):
+        return b"\x02" + _NAME.pack(encode_string(self.contact, NAME_WIDTH))
+
+
+@dataclass(frozen=True, slots=True)
+class ListAll:
+    command = 3
+
+    def encode(self):
+        return b"\x03"
+
+
+CLIENT_PAYLOAD_SIZES = {1: ENTRY_SIZE, 2: NAME_WIDTH, 3: 0}
+
+
+def client_payload_size(command):
+    """How many bytes follow a client command byte; unknown commands are a protocol error."""
+    try:
+        return CLIENT_PAYLOAD_SIZES[command]
+    except KeyError:
+        raise ProtocolError(f"unknown client command {command}")
+
+
+def decode_client_frame(command, payload):
+    if len(payload) != client_payload_size(command):
+        raise ProtocolError(f"client command {command} needs {CLIENT_PAYLOAD_SIZES[command]} bytes, got {len(payload)}")
+    if command == 1:
+        return ClientUpdate(decode_string(payload[:NAME_WIDTH]), decode_string(payload[NAME_WIDTH:]))
+    if command == 2:
+        return ClientDelete(decode_string(payload))
+    return ListAll()
+
+
+# --- the ListAll answer ---
+
+
+def encode_contact_list(entries):
+    """count(4) then count x (contact(256) phone(20)), as one buffer so it goes in one write."""
+    parts = [_U32.pack(len(entries))]
+    pack = _ENTRY.pack
+    for contact, phone in entries:
+        parts.append(pack(encode_string(contact, NAME_WIDTH), encode_string(phone, PHONE_WIDTH)))
+    return b"".join(parts)
+
+
+def decode_count(data):
+    if len(data) != COUNT_SIZE:
+        raise ProtocolError(f"a count is {COUNT_SIZE} bytes, got {len(data)}")
+    return _U32.unpack(data)[0]
+
+
+def decode_entry(data):
+    if len(data) != ENTRY_SIZE:
+        raise ProtocolError(f"a contact entry is {ENTRY_SIZE} bytes, got {len(data)}")
+    return decode_string(data[:NAME_WIDTH]), decode_string(data[NAME_WIDTH:])
+
+
+def decode_contact_list(data):
+    count = decode_count(data[:COUNT_SIZE])
+    if len(data) != COUNT_SIZE + count * ENTRY_SIZE:
+        raise ProtocolError(f"a list of {count} contacts is {COUNT_SIZE + count * ENTRY_SIZE} bytes, got {len(data)}")
+    return [decode_entry(data[at : at + ENTRY_SIZE]) for at in range(COUNT_SIZE, len(data), ENTRY_SIZE)]
+
+
+# --- server commands ---
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    clock: int
+    user: str
+    contact: str
+    phone: str
+
+    command = 1
+
+    def encode(self):
+        return b"\x01" + _SERVER_UPDATE.pack(
+            encode_clock(self.clock),
+            encode_string(self.user, NAME_WIDTH),
+            encode_string(self.contact, NAME_WIDTH),
+            encode_string(self.phone, PHONE_WIDTH),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    clock: int
+    user: str
+    contact: str
+
+    command = 2
+
+    def encode(self):
+        return b"\x02" + _SERVER_DELETE.pack(
+            encode_clock(self.clock), encode_string(self.user, NAME_WIDTH), encode_string(self.contact, NAME_WIDTH)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HeartBeat:
+    clock: int
+    status: int = 1
+
+    command = 3
+
+    def encode(self):
+        if not 0 <= self.status <= 255:
+            raise ProtocolError(f"heartbeat status {self.status!r} is not one byte")
+        return b"\x03" + _HEARTBEAT.pack(self.status, encode_clock(self.clock))
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateClock:
+    """Accepted from Go peers; never sent (the Go server does not read its payload)."""
+
+    clock: int
+
+    command = 4
+
+    def encode(self):
+        return b"\x04" + _U32.pack(encode_clock(self.clock))
+
+
+@dataclass(frozen=True, slots=True)
+class AskForUpdate:
+    command = 5
+
+    def encode(self):
+        return b"\x05"
+
+
+SERVER_PAYLOAD_SIZES = {1: _SERVER_UPDATE.size, 2: _SERVER_DELETE.size, 3: _HEARTBEAT.size, 4: 4, 5: 0}
+
+
+def server_payload_size(command):
+    """How many bytes follow a server command byte; unknown commands are a protocol error."""
+    try:
+        return SERVER_PAYLOAD_SIZES[command]
+    except KeyError:
+        raise ProtocolError(f"unknown server command {command}")
+
+
+def decode_server_frame(command, payload):
+    if len(payload) != server_payload_size(command):
+        raise ProtocolError(f"server command {command} needs {SERVER_PAYLOAD_SIZES[command]} bytes, got {len(payload)}")
+    if command == 1:
+        clock, user, contact, phone = _SERVER_UPDATE.unpack(payload)
+        return Update(clock, decode_string(user), decode_string(contact), decode_string(phone))
+    if command == 2:
+        clock, user, contact = _SERVER_DELETE.unpack(payload)
+        return Delete(clock, decode_string(user), decode_string(contact))
+    if command == 3:
+        status, clock = _HEARTBEAT.unpack(payload)
+        return HeartBeat(clock, status)
+    if command == 4:
+        return UpdateClock(_U32.unpack(payload)[0])
+    return AskForUpdate()
+
+
+def decode_client_bytes(data):
+    """A whole client frame (command byte included), for tests and fuzzing."""
+    if not data:
+        raise ProtocolError("empty frame")
+    return decode_client_frame(data[0], data[1:])
+
+
+def decode_server_bytes(data):
+    """A whole server frame (command byte included), for tests and fuzzing."""
+    if not data:
+        raise ProtocolError("empty frame")
+    return decode_server_frame(data[0], data[1:])

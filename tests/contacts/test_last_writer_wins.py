@@ -1,0 +1,147 @@
+"""The conflict rule and the clock, through the service functions the replica server runs."""
+
+import itertools
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contacts.models import Contact, Replica
+from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Update, UpdateClock
+from contacts.services import LocalWrite, apply_batch, list_contacts, open_replica, replica_snapshot
+
+pytestmark = pytest.mark.django_db
+_names = itertools.count()
+
+
+def replica():
+    model, clock = open_replica(f"replica-{next(_names)}")
+    return model.id, clock
+
+
+def state(replica_id):
+    rows = Contact.objects.filter(replica_id=replica_id)
+    return {(row.user, row.name): (row.clock, row.deleted, row.phone) for row in rows}
+
+
+def test_a_local_update_ticks_the_clock_and_is_stamped_with_it():
+    replica_id, clock = replica()
+    stamped, changed = apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "123"))])
+    assert stamped == [Update(1, "ana", "bob", "123")]
+    assert changed == 1
+    assert list_contacts(replica_id, "ana") == [("bob", "123")]
+    assert Replica.objects.get(id=replica_id).clock == 1
+
+
+def test_a_clients_updates_in_one_batch_apply_in_order():
+    replica_id, clock = replica()
+    writes = [LocalWrite("ana", ClientUpdate("bob", str(n))) for n in range(5)]
+    writes.append(LocalWrite("ana", ClientDelete("bob")))
+    writes.append(LocalWrite("ana", ClientUpdate("bob", "last")))
+    apply_batch(replica_id, clock, writes)
+    assert list_contacts(replica_id, "ana") == [("bob", "last")]
+    assert clock.value == 7
+
+
+def test_a_received_clock_pulls_the_clock_forward_and_the_next_local_write_goes_past_it():
+    replica_id, clock = replica()
+    apply_batch(replica_id, clock, [HeartBeat(40), UpdateClock(7)])
+    stamped, _ = apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "1"))])
+    assert stamped[0].clock == 41
+    _, restarted = open_replica(Replica.objects.get(id=replica_id).name)
+    assert restarted.value == 41
+
+
+def test_an_older_update_does_not_bring_a_deleted_contact_back():
+    replica_id, clock = replica()
+    apply_batch(replica_id, clock, [Update(5, "ana", "bob", "1"), Delete(9, "ana", "bob")])
+    _, changed = apply_batch(replica_id, clock, [Update(8, "ana", "bob", "2")])
+    assert changed == 0
+    assert list_contacts(replica_id, "ana") == []
+    assert replica_snapshot(replica_id) == [Delete(9, "ana", "bob")]
+
+
+def test_at_equal_clocks_a_delete_beats_an_update_in_either_order():
+    for frames in (
+        [Update(3, "ana", "bob", "9"), Delete(3, "ana", "bob")],
+        [Delete(3, "ana", "bob"), Update(3, "ana", "bob", "9")],
+    ):
+        replica_id, clock = replica()
+        for frame in frames:
+            apply_batch(replica_id, clock, [frame])
+        assert state(replica_id) == {("ana", "bob"): (3, True, "")}
+
+
+def test_at_equal_clocks_the_greater_phone_wins_in_either_order():
+    for first, second in (("111", "222"), ("222", "111")):
+        replica_id, clock = replica()
+        apply_batch(replica_id, clock, [Update(3, "ana", "bob", first)])
+        apply_batch(replica_id, clock, [Update(3, "ana", "bob", second)])
+        assert list_contacts(replica_id, "ana") == [("bob", "222")]
+
+
+def test_a_newer_received_update_replaces_a_local_one():
+    replica_id, clock = replica()
+    apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "mine"))])
+    apply_batch(replica_id, clock, [Update(2, "ana", "bob", "theirs")])
+    assert list_contacts(replica_id, "ana") == [("bob", "theirs")]
+
+
+def test_list_all_is_sorted_by_contact_name_and_leaves_out_tombstones_and_other_users():
+    replica_id, clock = replica()
+    writes = [LocalWrite("ana", ClientUpdate(name, "1")) for name in ("zoe", "Émile", "bob", "al")]
+    writes += [LocalWrite("ana", ClientDelete("bob")), LocalWrite("eve", ClientUpdate("x", "2"))]
+    apply_batch(replica_id, clock, writes)
+    assert list_contacts(replica_id, "ana") == [("al", "1"), ("zoe", "1"), ("Émile", "1")]
+
+
+def test_a_failed_batch_leaves_clock_and_rows_unchanged(monkeypatch):
+    replica_id, clock = replica()
+    apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "1"))])
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("contacts.services.upsert_contacts", broken)
+    with pytest.raises(OSError, match="disk full"):
+        apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "2"))])
+    monkeypatch.undo()
+    assert clock.value == 1
+    assert list_contacts(replica_id, "ana") == [("bob", "1")]
+
+
+writes = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # origin replica
+        st.sampled_from(["bob", "eve"]),
+        st.one_of(st.none(), st.sampled_from(["1", "2", "3"])),  # None is a delete
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=writes, seed=st.integers(0, 2**16))
+def test_replicas_converge_whatever_order_the_writes_arrive_in(db, writes, seed):
+    """Each replica makes its local writes, then receives the others' in a random order and batching."""
+    replicas = [replica() for _ in range(3)]
+    shuffle = random.Random(seed)
+    sent = []
+    for origin, contact, phone in writes:
+        replica_id, clock = replicas[origin]
+        frame = ClientDelete(contact) if phone is None else ClientUpdate(contact, phone)
+        if shuffle.random() < 0.5 and sent:  # sometimes a replica hears a write before making its own
+            apply_batch(replica_id, clock, [shuffle.choice(sent)[1]])
+        stamped, _ = apply_batch(replica_id, clock, [LocalWrite("ana", frame)])
+        sent.append((origin, stamped[0]))
+    for index, (replica_id, clock) in enumerate(replicas):
+        incoming = [frame for origin, frame in sent if origin != index]
+        shuffle.shuffle(incoming)
+        while incoming:
+            size = shuffle.randint(1, len(incoming))
+            apply_batch(replica_id, clock, incoming[:size])
+            incoming = incoming[size:]
+    states = [state(replica_id) for replica_id, _ in replicas]
+    assert states[0] == states[1] == states[2]

@@ -1,0 +1,42 @@
+"""The side-by-side page and its JSON, and the admin listing."""
+
+import pytest
+
+from contacts.models import Replica
+from contacts.protocol import ClientDelete, ClientUpdate, Update
+from contacts.services import LocalWrite, apply_batch, open_replica
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_replicas():
+    one_model, one = open_replica("contact-server-1")
+    two_model, two = open_replica("contact-server-2")
+    apply_batch(one_model.id, one, [LocalWrite("ana", ClientUpdate("bob", "1")), LocalWrite("ana", ClientDelete("x"))])
+    apply_batch(two_model.id, two, [Update(1, "ana", "bob", "1"), Update(1, "eve", "zed", "2")])
+
+
+def test_the_json_shows_each_replicas_live_contacts_of_one_user(client, two_replicas):
+    data = client.get("/contacts/views.json", {"user": "ana"}).json()
+    assert data == {
+        "user": "ana",
+        "replicas": {
+            "contact-server-1": {"clock": 2, "contacts": [{"contact": "bob", "phone": "1"}]},
+            "contact-server-2": {"clock": 1, "contacts": [{"contact": "bob", "phone": "1"}]},
+        },
+    }
+
+
+def test_the_page_renders(client):
+    response = client.get("/contacts/")
+    assert response.status_code == 200
+    assert b"/contacts/views.json" in response.content
+
+
+def test_admin_lists_contacts_with_tombstones_marked(admin_client, two_replicas):
+    response = admin_client.get("/admin/contacts/contact/")
+    assert response.status_code == 200
+    assert response.content.count(b'alt="False"') == 1  # the tombstone of "x"
+    assert admin_client.get("/admin/contacts/replica/").status_code == 200
+    assert Replica.objects.count() == 2

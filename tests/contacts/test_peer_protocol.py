@@ -1,0 +1,96 @@
+"""A replica as a peer sees it: name reply, AskForUpdate, full state, heartbeats, never UpdateClock."""
+
+import time
+
+from contacts.protocol import AskForUpdate, Delete, HeartBeat, Update, UpdateClock
+from tests.contacts.conftest import RawConnection, eventually
+
+
+def frames_for(peer, seconds):
+    """Every frame the replica sends within `seconds`, answering heartbeats as a live peer does."""
+    frames, deadline = [], time.monotonic() + seconds
+    peer.sock.settimeout(seconds)
+    while time.monotonic() < deadline:
+        try:
+            frames.append(peer.read_server_frame())
+        except TimeoutError:
+            break
+        if isinstance(frames[-1], HeartBeat):
+            peer.sock.sendall(HeartBeat(0).encode())
+    return frames
+
+
+def test_a_server_handshake_gets_the_name_then_ask_for_update(cluster):
+    replica = cluster.replica()
+    peer = RawConnection.peer(replica.port, name="go-replica")
+    try:
+        assert peer.replica_name == replica.name
+        assert peer.read_server_frame() == AskForUpdate()
+    finally:
+        peer.close()
+
+
+def test_ask_for_update_streams_contacts_and_tombstones(cluster):
+    replica = cluster.replica()
+    with replica.client("ana") as client:
+        client.update("bob", "1")
+        client.update("eve", "2")
+        client.delete("eve")
+        client.list_all()
+    peer = RawConnection.peer(replica.port)
+    try:
+        peer.sock.sendall(AskForUpdate().encode())
+        frames = frames_for(peer, 1.0)
+    finally:
+        peer.close()
+    assert Update(1, "ana", "bob", "1") in frames
+    assert Delete(3, "ana", "eve") in frames
+    assert Update(2, "ana", "eve", "2") not in frames
+
+
+def test_heartbeats_carry_the_clock_and_update_clock_is_never_sent(cluster):
+    replica = cluster.replica()
+    peer = RawConnection.peer(replica.port)
+    try:
+        peer.sock.sendall(UpdateClock(500).encode() + HeartBeat(40).encode())
+        frames = frames_for(peer, 1.5)  # five heartbeat intervals
+    finally:
+        peer.close()
+    heartbeats = [frame for frame in frames if isinstance(frame, HeartBeat)]
+    assert len(heartbeats) >= 2
+    assert {beat.status for beat in heartbeats} == {1}
+    assert heartbeats[-1].clock == 500
+    assert not any(isinstance(frame, UpdateClock) for frame in frames)
+
+
+def test_an_update_from_a_peer_is_stored_and_pulls_the_clock(cluster):
+    replica = cluster.replica()
+    peer = RawConnection.peer(replica.port)
+    try:
+        peer.sock.sendall(Update(70, "ana", "bob", "9").encode())
+        assert eventually(lambda: replica.list_all("ana") == [("bob", "9")])
+        with replica.client("ana") as client:
+            client.update("eve", "1")
+        broadcast = eventually(lambda: next(f for f in iter(peer.read_server_frame, None) if isinstance(f, Update)))
+        assert broadcast == Update(71, "ana", "eve", "1")
+    finally:
+        peer.close()
+
+
+def test_a_silent_peer_is_dropped_after_three_missed_heartbeats(cluster):
+    replica = cluster.replica()
+    peer = RawConnection.peer(replica.port)
+    try:
+        assert peer.is_closed_by_server(timeout=10)  # 3 x 0.3 s here
+    finally:
+        peer.close()
+
+
+def test_a_replica_redials_a_peer_that_was_down(cluster):
+    two = cluster.replica(start=False)
+    one = cluster.replica(peers=[two.port])
+    with one.client("ana") as client:
+        client.update("bob", "1")
+        client.list_all()
+    two.start()
+    assert eventually(lambda: two.list_all("ana") == [("bob", "1")])

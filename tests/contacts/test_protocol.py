@@ -1,0 +1,129 @@
+"""The codec: every frame round-trips, and malformed bytes only ever raise ProtocolError."""
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contacts import protocol
+from contacts.protocol import (
+    AskForUpdate,
+    ClientDelete,
+    ClientUpdate,
+    Delete,
+    Handshake,
+    HeartBeat,
+    ListAll,
+    ProtocolError,
+    Update,
+    UpdateClock,
+)
+
+
+def text(max_bytes):
+    """Strings that fit a field: no NUL, no lone surrogates, at most `max_bytes` of UTF-8."""
+    chars = st.characters(blacklist_categories=["Cs"], blacklist_characters="\0")
+    return st.text(chars, max_size=max_bytes).filter(lambda value: len(value.encode()) <= max_bytes)
+
+
+names, phones = text(255), text(19)
+clocks = st.integers(0, 2**32 - 1)
+
+client_frames = st.one_of(st.builds(ClientUpdate, names, phones), st.builds(ClientDelete, names), st.just(ListAll()))
+server_frames = st.one_of(
+    st.builds(Update, clocks, names, names, phones),
+    st.builds(Delete, clocks, names, names),
+    st.builds(HeartBeat, clocks, st.integers(0, 255)),
+    st.builds(UpdateClock, clocks),
+    st.just(AskForUpdate()),
+)
+
+
+@given(client_frames)
+def test_every_client_frame_round_trips(frame):
+    data = frame.encode()
+    assert len(data) == 1 + protocol.client_payload_size(data[0])
+    assert protocol.decode_client_bytes(data) == frame
+
+
+@given(server_frames)
+def test_every_server_frame_round_trips(frame):
+    data = frame.encode()
+    assert len(data) == 1 + protocol.server_payload_size(data[0])
+    assert protocol.decode_server_bytes(data) == frame
+
+
+@given(st.sampled_from([1, 2]), names)
+def test_every_handshake_round_trips(role, name):
+    assert protocol.decode_handshake(Handshake(role, name).encode()) == Handshake(role, name)
+
+
+@given(st.lists(st.tuples(names, phones), max_size=20))
+def test_every_contact_list_round_trips(entries):
+    assert protocol.decode_contact_list(protocol.encode_contact_list(entries)) == entries
+
+
+@pytest.mark.parametrize(
+    "decode",
+    [
+        protocol.decode_client_bytes,
+        protocol.decode_server_bytes,
+        protocol.decode_handshake,
+        protocol.decode_contact_list,
+        protocol.decode_name,
+    ],
+)
+@given(data=st.binary(max_size=600))
+def test_random_bytes_never_crash_a_decoder(decode, data):
+    with contextlib.suppress(ProtocolError):
+        decode(data)
+
+
+@given(command=st.integers(0, 255), payload=st.binary(max_size=600))
+def test_random_payloads_after_any_command_byte_only_raise_protocol_error(command, payload):
+    for decode in (protocol.decode_client_frame, protocol.decode_server_frame):
+        with contextlib.suppress(ProtocolError):
+            decode(command, payload)
+
+
+def test_a_name_of_256_bytes_is_refused_by_the_encoder():
+    with pytest.raises(ProtocolError, match="at most 255"):
+        ClientDelete("x" * 256).encode()
+
+
+def test_a_phone_of_20_bytes_is_refused_by_the_encoder():
+    with pytest.raises(ProtocolError, match="at most 19"):
+        ClientUpdate("ana", "1" * 20).encode()
+
+
+def test_a_string_with_nul_cannot_be_encoded():
+    with pytest.raises(ProtocolError, match="NUL"):
+        ClientDelete("a\0b").encode()
+
+
+def test_a_clock_beyond_four_bytes_cannot_be_encoded():
+    with pytest.raises(ProtocolError, match="4-byte"):
+        HeartBeat(2**32).encode()
+
+
+def test_a_field_without_nul_is_an_over_long_string():
+    with pytest.raises(ProtocolError, match="over-long"):
+        protocol.decode_client_bytes(b"\x02" + b"x" * 256)
+
+
+def test_invalid_utf8_is_refused():
+    with pytest.raises(ProtocolError, match="UTF-8"):
+        protocol.decode_client_bytes(b"\x02" + b"\xff\xfe".ljust(256, b"\0"))
+
+
+def test_an_unknown_command_is_refused():
+    with pytest.raises(ProtocolError, match="unknown client command 9"):
+        protocol.decode_client_bytes(b"\x09")
+    with pytest.raises(ProtocolError, match="unknown server command 0"):
+        protocol.decode_server_bytes(b"\x00")
+
+
+def test_a_short_frame_is_refused():
+    with pytest.raises(ProtocolError, match="needs 276 bytes, got 10"):
+        protocol.decode_client_bytes(b"\x01" + b"\0" * 10)
