@@ -28,23 +28,27 @@ def report(metric, value, unit, **extra):
     print(json.dumps({"metric": metric, "value": round(value, 3), "unit": unit, **extra}), flush=True)
 
 
+def start_replica(workdir, database, name, port, peers=()):
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir}/{database}.sqlite3", LOG_LEVEL="WARNING")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    peers = [arg for other in peers for arg in ("--peer", f"127.0.0.1:{other}")]
+    command = ["contact_replica", "--name", name, "--listen", f"127.0.0.1:{port}", *peers]
+    return subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+
+
 def start_replicas(workdir, shared):
-    """Three replicas, each on its own SQLite file unless `shared` (one file, as `make run` does)."""
+    """Three replicas in a full mesh, each on its own SQLite file unless `shared` (as `make run`)."""
     ports = [free_port() for _ in range(3)]
-    processes = []
-    for index, port in enumerate(ports):
-        database = "shared" if shared else f"replica-{index + 1}"
-        env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir}/{database}.sqlite3", LOG_LEVEL="WARNING")
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        peers = [arg for other in ports if other != port for arg in ("--peer", f"127.0.0.1:{other}")]
-        command = ["contact_replica", "--name", f"bench-{index + 1}", "--listen", f"127.0.0.1:{port}", *peers]
-        processes.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env))
+    processes = [
+        start_replica(workdir, "shared" if shared else f"replica-{index}", f"bench-{index}", port, set(ports) - {port})
+        for index, port in enumerate(ports, start=1)
+    ]
     for port, process in zip(ports, processes, strict=True):
         wait_for_port(port, process=process)
     return [("127.0.0.1", port) for port in ports], processes
 
 
-def updates_per_second(address, count):
+def updates_per_second(address, count, metric="contacts_updates_per_second"):
     """One client sends `count` updates; the clock stops when a ListAll after them answers."""
     user = f"throughput-{uuid.uuid4().hex[:8]}"
     expected = {f"contact-{n:06d}": str(n % 10**9) for n in range(count)}
@@ -57,7 +61,7 @@ def updates_per_second(address, count):
         stored = client.list_all()
         elapsed = time.perf_counter() - started
     exact = dict(stored) == expected and len(stored) == count
-    report("contacts_updates_per_second", len(frames) / elapsed, "updates/s", updates=len(frames), exact=exact)
+    report(metric, len(frames) / elapsed, "updates/s", updates=len(frames), exact=exact)
     return exact
 
 
@@ -116,6 +120,12 @@ def main():
             convergence_latency(addresses)
             list_all_time(addresses[0])
             exact = updates_per_second(addresses[0], args.updates)
+            if not args.replicas:
+                # The same load on a replica with no peers: what one replica can store on its own.
+                port = free_port()
+                processes.append(start_replica(workdir, "alone", "bench-alone", port))
+                wait_for_port(port, process=processes[-1])
+                exact &= updates_per_second(("127.0.0.1", port), args.updates, "contacts_updates_per_second_no_peers")
         finally:
             for process in processes:
                 process.terminate()

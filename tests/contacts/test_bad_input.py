@@ -5,7 +5,7 @@ import struct
 import pytest
 
 from contacts.protocol import Update
-from tests.contacts.conftest import RawConnection
+from tests.contacts.conftest import RawConnection, eventually
 
 
 def field(text, width):
@@ -98,4 +98,4 @@ def test_valid_frames_before_garbage_from_a_peer_are_kept(replica):
         assert peer.is_closed_by_server()
     finally:
         peer.close()
-    assert replica.list_all("ana") == [("from-peer", "7"), ("kept", "1")]
+    assert eventually(lambda: replica.list_all("ana") == [("from-peer", "7"), ("kept", "1")])
