@@ -1,17 +1,17 @@
-"""`make bench`: every benchmark in turn; each prints JSON lines (also kept in bench/results/)."""
+"""`make bench`: every benchmark in turn with its defaults; each prints JSON lines."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["bench.nameserver_bench"]
+BENCHMARKS = ["bench.nameserver_bench", "bench.contacts_bench"]
 
 
 def main():
     for module in BENCHMARKS:
         print(f"# {module}", flush=True)
-        subprocess.run([sys.executable, "-m", module, *sys.argv[1:]], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", module], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":
