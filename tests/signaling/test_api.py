@@ -175,3 +175,14 @@ def test_active_users_takes_one_query(api, django_assert_num_queries):
         services.claim_connection(services.register_user(f"user{index}"), f"channel-{index}")
     with django_assert_num_queries(1):
         assert len(api.get("/v1/active-users").json()["users"]) == 5
+
+
+def test_a_cookie_older_than_its_max_age_is_404_and_cleared(api, settings, monkeypatch):
+    settings.SIGNALING_COOKIE_MAX_AGE = 60
+    register(api, "alice")
+    assert api.get("/v1/user").status_code == 200
+    now = signing.time.time()
+
+    monkeypatch.setattr(signing.time, "time", lambda: now + 61)
+
+    assert_cookie_cleared(api.get("/v1/user"))
