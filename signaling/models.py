@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -24,7 +25,8 @@ class SignalingUser(models.Model):
     """A registered identity (the seed's UserStore)."""
 
     username = models.CharField(max_length=50, help_text="As the user first spelled it.")
-    key = models.CharField(max_length=50, unique=True, editable=False, help_text="The username lower-cased.")
+    # Lower-casing can lengthen a name ("İ" becomes two code points), hence the room.
+    key = models.CharField(max_length=150, unique=True, editable=False, help_text="The username lower-cased.")
     registered = models.DateTimeField(default=timezone.now)
 
     objects = SignalingUserQuerySet.as_manager()
@@ -39,6 +41,12 @@ class SignalingUser(models.Model):
     def save(self, *args, **kwargs):
         self.key = username_key(self.username)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # `key` is not a form field, so the admin would not see a clash without this.
+        clash = SignalingUser.objects.named(self.username).exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError({"username": f"username {self.username} is taken"})
 
 
 class ActiveConnectionQuerySet(models.QuerySet):
