@@ -204,3 +204,13 @@ def test_the_admin_refuses_renaming_a_user_to_a_taken_name(admin_client):
     assert response.status_code == 200  # the form again, with the error
     assert b"is taken" in response.content
     assert SignalingUser.objects.get(pk=bob.pk).username == "bob"
+
+
+def test_the_admin_refuses_a_username_the_api_would_refuse(admin_client):
+    bob = services.register_user("bob")
+
+    response = admin_client.post(f"/admin/signaling/signalinguser/{bob.pk}/change/", {"username": "b o b"})
+
+    assert response.status_code == 200
+    assert b"may only contain" in response.content
+    assert SignalingUser.objects.get(pk=bob.pk).username == "bob"
