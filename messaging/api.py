@@ -4,25 +4,52 @@ import time
 from urllib.parse import unquote
 
 from django.conf import settings
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from chatsite.api import PublicAPIView
+from chatsite.schema import ERROR
 from messaging import protocol, services
 
 STARTED_NS = time.monotonic_ns()
 ROOMS_PREFIX = "/api/rooms/"
 
 
-class PublicAPIView(APIView):
-    # Open to any client, so no session, no CSRF check and no per-request auth work.
-    authentication_classes = []
-    permission_classes = []
+class SenderSchema(serializers.Serializer):
+    username = serializers.CharField()
+
+
+class MessageSchema(serializers.Serializer):
+    """A stored chat message as the nane dialect and the read API show it (documentation only)."""
+
+    id = serializers.CharField(required=False, help_text="The sender's own id, when it gave one.")
+    room = serializers.CharField()
+    created = serializers.DateTimeField()
+    sender = SenderSchema()
+    text = serializers.CharField()
+
+
+class RoomSchema(serializers.Serializer):
+    name = serializers.CharField()
+    last_message = MessageSchema(allow_null=True)
 
 
 class AuthView(PublicAPIView):
+    @extend_schema(
+        summary="Reserve a nickname and get a token-dialect token",
+        request=inline_serializer("AuthRequest", {"nickname": serializers.CharField()}),
+        parameters=[OpenApiParameter("nickname", str, required=False, description="Instead of the body.")],
+        responses={
+            201: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="The body cannot be parsed."),
+            403: ERROR,
+        },
+    )
     def post(self, request):
-        nickname = request.data.get("nickname") or request.query_params.get("nickname") or ""
+        body = request.data if hasattr(request.data, "get") else {}
+        nickname = body.get("nickname") or request.query_params.get("nickname") or ""
         try:
             token = services.issue_token(nickname.strip() if isinstance(nickname, str) else "")
         except services.ChatError as error:
@@ -31,6 +58,7 @@ class AuthView(PublicAPIView):
 
 
 class SettingsView(PublicAPIView):
+    @extend_schema(summary="Server limits and uptime (ns)", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(
             {
@@ -46,6 +74,10 @@ class SettingsView(PublicAPIView):
 
 
 class RoomListView(PublicAPIView):
+    @extend_schema(
+        summary="Every room with its last message",
+        responses={200: inline_serializer("RoomList", {"result": RoomSchema(many=True)})},
+    )
     def get(self, request):
         return Response({"result": services.rooms_with_last_message()})
 
@@ -70,6 +102,16 @@ def parse_room_path(raw_path):
 class RoomView(PublicAPIView):
     """`/api/rooms/{name}` and `/api/rooms/{name}/history`, matched on the raw path."""
 
+    @extend_schema(
+        summary="A room, or its history with `/history` appended",
+        operation_id="api_room_or_history",
+        parameters=[
+            OpenApiParameter(
+                "rest", str, OpenApiParameter.PATH, description="URL-encoded room name, then `/history` or nothing."
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+    )
     def get(self, request, rest=None):
         raw = request.scope.get("raw_path") if hasattr(request, "scope") else None
         raw_path = raw.decode("latin1") if raw else request.path

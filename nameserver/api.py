@@ -5,20 +5,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from chatsite.api import PublicAPIView
+from chatsite.schema import ERROR
 from nameserver import services
 from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, RegisterSerializer
 
-NOT_FOUND = inline_serializer("NameServerError", {"error": serializers.CharField()})
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
-
-
-class PublicAPIView(APIView):
-    # Open to any client, so no session, no CSRF check and no per-request auth work.
-    authentication_classes = []
-    permission_classes = []
-    parser_classes = [JSONParser]
 
 
 class ClientListView(PublicAPIView):
@@ -28,6 +21,8 @@ class ClientListView(PublicAPIView):
 
 
 class ClientView(PublicAPIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="Register a client",
         request=RegisterSerializer,
@@ -42,7 +37,7 @@ class ClientView(PublicAPIView):
     @extend_schema(
         summary="Heartbeat: mark a client alive now",
         request=HeartbeatSerializer,
-        responses={200: LIVE_MAP_SCHEMA, 400: INVALID, 404: NOT_FOUND},
+        responses={200: LIVE_MAP_SCHEMA, 400: INVALID, 404: ERROR},
     )
     def patch(self, request):
         serializer = HeartbeatSerializer(data=request.data)

@@ -33,6 +33,13 @@ class ActiveConnectionAdmin(admin.ModelAdmin):
     def live(self, connection):
         return connection.is_live()
 
+    # Deleting a row is kicking it: a socket without its row must not stay open.
+    def delete_model(self, request, obj):
+        services.kick_connections(ActiveConnection.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.kick_connections(queryset)
+
     @admin.action(description="Kick: close these sockets and clear them from the registry")
     def kick(self, request, queryset):
         kicked = services.kick_connections(queryset)

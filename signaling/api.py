@@ -1,20 +1,20 @@
 """SPEC §3 over DRF: register, who am I, who is online, kick."""
 
 from django.conf import settings
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.api import PublicAPIView
 from signaling import identity, services
 from signaling.protocol import ClientError, clean_username
 
-
-class PublicAPIView(APIView):
-    # Identity comes from the signed cookie, not a session: no session, no CSRF check.
-    authentication_classes = []
-    permission_classes = []
+STATUS = inline_serializer("SignalingStatus", {"status": serializers.CharField(), "message": serializers.CharField()})
+NAME = serializers.CharField()
+USERNAME = inline_serializer("Username", {"username": serializers.CharField()})
 
 
 def answer(status_code, state, message=""):
@@ -22,6 +22,11 @@ def answer(status_code, state, message=""):
 
 
 class RegisterView(PublicAPIView):
+    @extend_schema(
+        summary="Register a username; sets the signed user_username cookie",
+        request=USERNAME,
+        responses={200: STATUS, 400: STATUS, 409: STATUS},
+    )
     def post(self, request):
         try:
             data = request.data
@@ -42,6 +47,7 @@ class RegisterView(PublicAPIView):
 
 
 class UserView(PublicAPIView):
+    @extend_schema(summary="Who the user_username cookie says you are", responses={200: USERNAME, 404: STATUS})
     def get(self, request):
         username = identity.username_from_request(request)
         user = username and services.find_user(username)
@@ -53,6 +59,12 @@ class UserView(PublicAPIView):
 
 
 class ActiveUsersView(PublicAPIView):
+    @extend_schema(
+        summary="Users connected to /v1/connect now",
+        responses={
+            200: inline_serializer("ActiveUsers", {"users": serializers.ListField(child=serializers.CharField())})
+        },
+    )
     def get(self, request):
         return Response({"users": services.online_usernames()})
 
@@ -64,11 +76,19 @@ class IsStaffOrDebug(BasePermission):
         return settings.DEBUG or bool(request.user and request.user.is_staff)
 
 
+KICKED = {
+    200: inline_serializer("Kicked", {"kicked": serializers.IntegerField(min_value=0)}),
+    403: OpenApiResponse(description="Not staff while DEBUG is off."),
+}
+
+
 class KickActiveUsersView(APIView):
     permission_classes = [IsStaffOrDebug]
 
+    @extend_schema(summary="Close every /v1/connect socket (4001 KICKED)", responses=KICKED)
     def get(self, request):
         return Response({"kicked": services.kick_connections()})
 
+    @extend_schema(summary="Close every /v1/connect socket (4001 KICKED)", request=None, responses=KICKED)
     def post(self, request):
         return self.get(request)

@@ -1,13 +1,24 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from signaling.protocol import ClientError, clean_username
 
 
 def stale_cutoff(now=None):
     """The oldest `seen` time at which an active connection still counts."""
     return (now or timezone.now()) - timedelta(seconds=settings.SIGNALING_STALE_AFTER)
+
+
+def validate_username(value):
+    """The registration rule, for forms such as the admin's."""
+    try:
+        clean_username(value)
+    except ClientError as error:
+        raise ValidationError(str(error))
 
 
 def username_key(username):
@@ -23,8 +34,9 @@ class SignalingUserQuerySet(models.QuerySet):
 class SignalingUser(models.Model):
     """A registered identity (the seed's UserStore)."""
 
-    username = models.CharField(max_length=50, help_text="As the user first spelled it.")
-    key = models.CharField(max_length=50, unique=True, editable=False, help_text="The username lower-cased.")
+    username = models.CharField(max_length=50, validators=[validate_username], help_text="As first spelled.")
+    # Lower-casing can lengthen a name ("İ" becomes two code points), hence the room.
+    key = models.CharField(max_length=150, unique=True, editable=False, help_text="The username lower-cased.")
     registered = models.DateTimeField(default=timezone.now)
 
     objects = SignalingUserQuerySet.as_manager()
@@ -39,6 +51,12 @@ class SignalingUser(models.Model):
     def save(self, *args, **kwargs):
         self.key = username_key(self.username)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # `key` is not a form field, so the admin would not see a clash without this.
+        clash = SignalingUser.objects.named(self.username).exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError({"username": f"username {self.username} is taken"})
 
 
 class ActiveConnectionQuerySet(models.QuerySet):

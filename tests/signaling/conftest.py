@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.http import HttpResponse
 from rest_framework.test import APIClient
 
@@ -67,6 +68,16 @@ async def sockets():
     yield open_socket
     for socket in opened:
         await socket.close()
+    await close_thread_connections()
+
+
+async def close_thread_connections():
+    """Close the database connection of the consumers' worker thread.
+
+    pytest-django only closes the main thread's connection, and PostgreSQL cannot drop
+    the test database while another session is open on it.
+    """
+    await database_sync_to_async(connections.close_all)()
 
 
 register_user = database_sync_to_async(services.register_user)

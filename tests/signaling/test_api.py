@@ -175,3 +175,42 @@ def test_active_users_takes_one_query(api, django_assert_num_queries):
         services.claim_connection(services.register_user(f"user{index}"), f"channel-{index}")
     with django_assert_num_queries(1):
         assert len(api.get("/v1/active-users").json()["users"]) == 5
+
+
+def test_a_cookie_older_than_its_max_age_is_404_and_cleared(api, settings, monkeypatch):
+    settings.SIGNALING_COOKIE_MAX_AGE = 60
+    register(api, "alice")
+    assert api.get("/v1/user").status_code == 200
+    now = signing.time.time()
+
+    monkeypatch.setattr(signing.time, "time", lambda: now + 61)
+
+    assert_cookie_cleared(api.get("/v1/user"))
+
+
+def test_a_name_that_grows_when_lower_cased_still_registers(api):
+    assert register(api, "İ" * 50).status_code == 200  # "İ".lower() is two code points
+
+    assert SignalingUser.objects.get().key == "İ".lower() * 50
+    assert register(api, "İ" * 50).status_code == 409
+
+
+def test_the_admin_refuses_renaming_a_user_to_a_taken_name(admin_client):
+    services.register_user("alice")
+    bob = services.register_user("bob")
+
+    response = admin_client.post(f"/admin/signaling/signalinguser/{bob.pk}/change/", {"username": "ALICE"})
+
+    assert response.status_code == 200  # the form again, with the error
+    assert b"is taken" in response.content
+    assert SignalingUser.objects.get(pk=bob.pk).username == "bob"
+
+
+def test_the_admin_refuses_a_username_the_api_would_refuse(admin_client):
+    bob = services.register_user("bob")
+
+    response = admin_client.post(f"/admin/signaling/signalinguser/{bob.pk}/change/", {"username": "b o b"})
+
+    assert response.status_code == 200
+    assert b"may only contain" in response.content
+    assert SignalingUser.objects.get(pk=bob.pk).username == "bob"

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from signaling.models import ActiveConnection
-from tests.signaling.conftest import Socket, register_user
+from tests.signaling.conftest import Socket, close_thread_connections, register_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,6 +88,7 @@ async def test_two_sockets_racing_for_one_user_leave_exactly_one_holding_it():
     finally:
         for racer in racers:
             await racer.close()
+        await close_thread_connections()
 
 
 async def test_the_username_matches_the_cookie_in_any_case_after_registration(online, sockets):

@@ -125,3 +125,16 @@ async def test_the_admin_lists_users_and_connections(online, make_user):
         response = await call("get", page, user=admin)
         assert response.status_code == 200
         assert b"alice" in response.content
+
+
+async def test_deleting_a_connection_in_the_admin_kicks_it_too(online, make_user):
+    alice = await online("alice")
+    admin = await make_user("admin", password="x", is_staff=True, is_superuser=True)
+    row = await database_sync_to_async(ActiveConnection.objects.get)()
+
+    response = await call("post", f"/admin/signaling/activeconnection/{row.pk}/delete/", user=admin, post="yes")
+
+    assert response.status_code == 302
+    assert await alice.receive() == {"type": "KICKED", "payload": None}
+    assert await alice.closed_with() == 4001
+    assert await usernames_online() == []

@@ -22,13 +22,6 @@ TIMEOUT_MS = 30_000
 pytestmark = pytest.mark.browser
 
 
-def test_the_meeting_page_is_served(client):
-    response = client.get("/meeting")
-
-    assert response.status_code == 200
-    assert b'id="connection-state"' in response.content
-
-
 @pytest.fixture(scope="module")
 def browser():
     require(CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)")
