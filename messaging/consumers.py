@@ -5,9 +5,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
+from chatsite.limits import TokenBucket
 from messaging import protocol, services
 from messaging.hub import get_hub
-from messaging.limits import TokenBucket
 
 CLOSE_TOO_BIG = 1009
 

@@ -10,11 +10,13 @@ from rest_framework.views import APIView
 
 from chatsite.api import PublicAPIView
 from signaling import identity, services
-from signaling.protocol import ClientError, clean_username
+from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientError, clean_username
 
 STATUS = inline_serializer("SignalingStatus", {"status": serializers.CharField(), "message": serializers.CharField()})
 NAME = serializers.CharField()
-USERNAME = inline_serializer("Username", {"username": serializers.CharField()})
+USERNAME = inline_serializer(
+    "Username", {"username": serializers.RegexField(USERNAME_PATTERN.pattern, max_length=USERNAME_MAX_LENGTH)}
+)
 
 
 def answer(status_code, state, message=""):

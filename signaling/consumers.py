@@ -8,10 +8,10 @@ from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from chatsite.limits import TokenBucket
 from signaling import identity, services
 from signaling.protocol import (
     ClientError,
-    TokenBucket,
     cause_frame,
     error_frame,
     frame_too_big,

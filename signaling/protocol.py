@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,21 +85,3 @@ def target_not_found_frame(target):
 def cause_frame(cause):
     """The frame naming why the server is about to close (SPEC §6: daphne drops close reasons)."""
     return encode({"type": cause, "payload": None})
-
-
-class TokenBucket:
-    """Per-connection rate limit: `rate` frames a second on average, bursts up to `burst`."""
-
-    def __init__(self, rate, burst, clock=time.monotonic):
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens, self.updated = float(burst), clock()
-
-    def take(self):
-        """Spend one token; False when the connection is over its rate."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True

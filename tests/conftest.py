@@ -1,4 +1,5 @@
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,3 +45,23 @@ def live_server_process(tmp_path_factory):
     server = start_server(tmp_path_factory, "live")
     yield server
     server.stop()
+
+
+class Clock:
+    """A controllable `timezone.now()`, so expiry and staleness are tested without sleeping."""
+
+    def __init__(self):
+        self.now = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+    def advance(self, seconds):
+        self.now += timedelta(seconds=seconds)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("django.utils.timezone.now", clock)
+    return clock

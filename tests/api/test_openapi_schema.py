@@ -8,6 +8,7 @@ import schemathesis
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.conftest import start_server
 
@@ -31,7 +32,9 @@ def production_server(tmp_path_factory):
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_endpoint_answers_without_5xx_and_as_documented(case, production_server):
-    case.call_and_validate(base_url=production_server.url)
+    # Not "schema-violating input must be refused": the SPEC has names trimmed before they
+    # are checked and unknown form fields ignored, which a JSON schema cannot say.
+    case.call_and_validate(base_url=production_server.url, excluded_checks=[negative_data_rejection])
 
 
 def test_served_schema_is_the_one_tested(live_server_process):

@@ -1,5 +1,4 @@
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -92,23 +91,3 @@ async def online(sockets):
         return await sockets(username)
 
     return online
-
-
-class Clock:
-    """A controllable `timezone.now()`, so staleness is tested without sleeping."""
-
-    def __init__(self):
-        self.now = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr("django.utils.timezone.now", clock)
-    return clock

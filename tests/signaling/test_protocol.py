@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chatsite.limits import TokenBucket
 from signaling.protocol import (
     SERVER_TYPES,
     ClientError,
     Signal,
-    TokenBucket,
     clean_username,
     frame_too_big,
     parse_signal,

@@ -1,4 +1,4 @@
-"""Per-connection limits of SPEC §5: a token bucket of frames."""
+"""Per-connection limits of SPEC §5 that every WebSocket consumer applies."""
 
 import time
 
