@@ -8,7 +8,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-sqlite test-postgres lint format bench setup setup-dev clean
+.PHONY: run run-cluster test test-sqlite test-postgres lint format bench setup setup-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ run: setup
 	python manage.py migrate --noinput
 	python manage.py ensure_admin
 	honcho start -f Procfile
+
+# Two web nodes on one database and a private Redis (port 6390): one chat, one signaling.
+run-cluster: setup
+	@command -v redis-server >/dev/null || { echo "run-cluster needs redis-server: apt-get install redis-server"; exit 1; }
+	python manage.py migrate --noinput
+	python manage.py ensure_admin
+	REDIS_URL=redis://127.0.0.1:6390/0 honcho start -f Procfile.cluster
 
 test: test-sqlite test-postgres
 

@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,7 +34,12 @@ class IPLiteralField(serializers.IPAddressField):
 class RegisterSerializer(serializers.Serializer):
     ip = IPLiteralField(protocol="both")
     port = JSONIntegerField(min_value=1, max_value=65535)
-    name = JSONStringField(min_length=1, max_length=140, trim_whitespace=False)
+    name = JSONStringField(
+        min_length=1,
+        max_length=140,
+        trim_whitespace=False,
+        validators=[RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")],
+    )
 
 
 class HeartbeatSerializer(serializers.Serializer):
