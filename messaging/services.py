@@ -36,7 +36,8 @@ async def _publish(event):
 
 
 def _after_commit(event):
-    transaction.on_commit(partial(publish, event))
+    # robust: a broadcast that fails (Redis down) is logged; the stored message stays in history.
+    transaction.on_commit(partial(publish, event), robust=True)
 
 
 def announce(room, body):
