@@ -7,7 +7,7 @@ from django.conf import settings
 
 from chatsite.limits import TokenBucket
 from messaging import protocol, services
-from messaging.hub import get_hub
+from messaging.hub import current_hub, get_hub
 
 CLOSE_TOO_BIG = 1009
 
@@ -42,6 +42,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def websocket_connect(self, message):
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         self.hub = get_hub()
+        current_hub.set(self.hub)
         await self.connect()
 
     async def websocket_receive(self, message):

@@ -1,17 +1,23 @@
 """The chat sockets of this process and the one channel-layer subscription that feeds them.
 
-A broadcast is one channel-layer message per *process* (group `chat.nodes`), not per
-client: each process receives it once and hands the already-encoded frame to its own
-consumers in memory. The tutorial pattern (a group message per client) costs a layer
-hop, a task wake-up and a JSON encode per delivery and drops messages when a
-per-channel queue fills; see PERF-NOTES.md. With the in-memory layer there is only
-one process, so the hub delivers directly and never touches the layer's bounded queues.
+A broadcast is one channel-layer message per *process* (group `CHAT_NODES_GROUP`), not
+per client: each process receives it once and hands the already-encoded frames to its
+own consumers in memory. The tutorial pattern (a group message per client) costs a
+layer hop, a task wake-up and a JSON encode per delivery and drops messages when a
+per-channel queue fills; see PERF-NOTES.md. With the in-memory layer there is only one
+process, so the hub delivers directly and never touches the layer's bounded queues.
+
+Events wait in two unbounded FIFO queues, each drained by one task: `outgoing` (to the
+layer, or straight to `incoming` without one) and `incoming` (to the sockets). Nothing
+is dropped, order is kept, and under load one pass delivers several events, so each
+socket gets several frames per write.
 """
 
 import asyncio
+import contextvars
 import logging
 import weakref
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
@@ -19,6 +25,10 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "chat.broadcast"
+
+# Set by each consumer, so services running in a worker thread can hand their events to
+# the hub without blocking on the event loop (contextvars follow sync_to_async).
+current_hub = contextvars.ContextVar("current_hub", default=None)
 
 _hubs = weakref.WeakKeyDictionary()
 
@@ -28,20 +38,47 @@ def get_hub():
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
-        hub = _hubs[loop] = Hub()
+        hub = _hubs[loop] = Hub(loop=loop)
     return hub
+
+
+class Drain:
+    """A FIFO queue emptied, in order, by one task that exists only while there is work."""
+
+    def __init__(self, handle):
+        self.handle, self.items, self.task = handle, deque(), None
+
+    def put(self, item):
+        self.items.append(item)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self):
+        while self.items:
+            try:
+                await self.handle(self.items.popleft())
+            except Exception:
+                # One bad event (or a Redis hiccup) must not stall the ones behind it.
+                log.exception("chat hub: handling an event failed")
+
+    async def idle(self):
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
 
 
 class Hub:
     """Local consumers by dialect and room; delivers broadcast events to them."""
 
-    def __init__(self, layer=None):
+    def __init__(self, layer=None, loop=None):
         self.layer = layer if layer is not None else get_channel_layer()
         self.distributed = self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer)
+        self.loop = loop
         self.nane = set()
         self.rooms = defaultdict(set)
         self.listener = None
         self.subscribed = None
+        self.outgoing = Drain(self.send_out)
+        self.incoming = Drain(self.deliver)
 
     # --- membership -------------------------------------------------------------
 
@@ -72,8 +109,23 @@ class Hub:
 
     # --- broadcast --------------------------------------------------------------
 
+    def publish(self, event):
+        """Queue an event for every process's consumers (this one's included); call on the loop."""
+        self.outgoing.put(event)
+
+    def publish_threadsafe(self, event):
+        """`publish` from a worker thread, without waiting for the loop."""
+        self.loop.call_soon_threadsafe(self.publish, event)
+
+    async def send_out(self, event):
+        if self.distributed:
+            await self.start()
+            await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
+        else:
+            self.incoming.put(event)
+
     async def start(self):
-        """Join `chat.nodes` once per process, with one channel and one receive task."""
+        """Join the nodes group once per process, with one channel and one receive task."""
         if not self.distributed:
             return
         if self.subscribed is None:
@@ -96,15 +148,7 @@ class Hub:
                 log.exception("chat hub: receiving from the channel layer failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            await self.deliver(event)
-
-    async def publish(self, event):
-        """Send an event to every process's consumers (this one's included)."""
-        if self.distributed:
-            await self.start()
-            await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
-        else:
-            await self.deliver(event)
+            self.incoming.put(event)
 
     async def deliver(self, event):
         """Hand the event's pre-encoded frames to the local consumers it is for."""
@@ -121,6 +165,11 @@ class Hub:
                 await consumer.base_send(message)
             except Exception:
                 log.exception("chat hub: sending to one consumer failed; the others still get the frame")
+
+    async def idle(self):
+        """Wait until this process has sent out and delivered every queued event."""
+        await self.outgoing.idle()
+        await self.incoming.idle()
 
     async def stop(self):
         if self.listener is not None:

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from messaging import protocol
-from messaging.hub import get_hub
+from messaging.hub import current_hub, get_hub
 from messaging.models import ChatSession, Message, Room, room_key
 
 GLOBAL_ROOM = "global"
@@ -28,15 +28,23 @@ class ChatError(Exception):
 
 def publish(event):
     """Send an event to every node's consumers; call it only after commit."""
-    async_to_sync(_publish)(event)
+    hub = current_hub.get()
+    if hub is not None:
+        # From a consumer's worker thread: hand over and return, the loop does the rest.
+        hub.publish_threadsafe(event)
+    else:
+        async_to_sync(_publish)(event)
 
 
 async def _publish(event):
-    await get_hub().publish(event)
+    hub = get_hub()
+    hub.publish(event)
+    await hub.idle()
 
 
 def _after_commit(event):
-    transaction.on_commit(partial(publish, event))
+    # robust: a broadcast that fails (Redis down) is logged; the stored message stays in history.
+    transaction.on_commit(partial(publish, event), robust=True)
 
 
 def announce(room, body):

@@ -34,21 +34,24 @@ class BrokenConsumer:
 
 
 async def test_one_failing_consumer_does_not_keep_the_frame_from_the_others():
-    hub = Hub(layer=None)
+    hub = Hub()
     good, bad, other = FakeConsumer(), BrokenConsumer(), FakeConsumer()
     for consumer in (good, bad, other):
         await hub.add_nane(consumer)
-    await hub.publish({"nane": "frame"})
+    hub.publish({"nane": "frame"})
+    await hub.idle()
     assert good.sent == other.sent == [{"type": "websocket.send", "text": "frame"}]
 
 
 async def test_token_frames_go_only_to_the_room_and_encoded_frames_are_shared():
-    hub = Hub(layer=None)
+    hub = Hub()
     here, there = FakeConsumer(), FakeConsumer()
     await hub.enter(here, "a")
     await hub.enter(there, "b")
-    await hub.publish({"room_key": "a", "token": "T"})
+    hub.publish({"room_key": "a", "token": "T"})
+    await hub.idle()
     assert (here.sent, there.sent) == ([{"type": "websocket.send", "text": "T"}], [])
     await hub.enter(there, "a")
-    await hub.publish({"room_key": "a", "token": "U"})
+    hub.publish({"room_key": "a", "token": "U"})
+    await hub.idle()
     assert here.sent[-1] is there.sent[-1]

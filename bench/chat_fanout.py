@@ -1,0 +1,151 @@
+"""Chat fan-out benchmark: N nane clients, S of them sending, every message to every client.
+
+    python bench/chat_fanout.py [ws://127.0.0.1:8000] --clients 10 100 1000 --senders 1 --rate 30
+
+Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99
+and lost = expected (messages x clients) - received. Run the server on one core and this
+on the other (`taskset -c 0` / `taskset -c 1`): at ~30k deliveries/s one core of client
+is the bottleneck, so compare servers within the same setup.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from urllib.parse import quote
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+ROOM = "bench"
+
+
+class Client:
+    def __init__(self, ws, run_id):
+        self.ws, self.run_id = ws, run_id
+        self.received, self.errors, self.latencies = 0, 0, []
+        self.last_at = 0.0
+        self.closed = None  # the close code, if the server closed us mid-run
+
+    async def read(self):
+        try:
+            await self.read_frames()
+        except ConnectionClosed as closed:
+            self.closed = closed.rcvd.code if closed.rcvd else 1006
+
+    async def read_frames(self):
+        marker = f'"text":"{self.run_id} '
+        async for frame in self.ws:
+            now = time.time()
+            start = frame.find(marker)
+            if start < 0:
+                if '"error"' in frame:
+                    self.errors += 1
+                continue
+            sent_ns = int(frame[start + len(marker) :].split(" ", 2)[1])
+            self.latencies.append(now - sent_ns / 1e9)
+            self.received += 1
+            self.last_at = now
+
+
+async def open_clients(url, count, run_id, parallel=100):
+    gate = asyncio.Semaphore(parallel)
+
+    async def open_one(n):
+        async with gate:
+            ws = await connect(
+                f"{url}/ws?username={quote(f'bench-{n}')}", ping_interval=None, max_size=None, open_timeout=60
+            )
+            return Client(ws, run_id)
+
+    return await asyncio.gather(*(open_one(n) for n in range(count)))
+
+
+async def send_at_rate(client, rate, duration, sender_no, run_id, counter):
+    interval, start = 1.0 / rate, time.monotonic()
+    seq = 0
+    while (due := start + seq * interval) < start + duration:
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        text = f"{run_id} {sender_no}:{seq} {time.time_ns()} the quick brown fox"
+        await client.ws.send(json.dumps({"room": ROOM, "text": text}))
+        seq += 1
+        counter[0] += 1
+
+
+def percentile(values, fraction):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def run(url, clients, senders, rate, duration, drain):
+    run_id = uuid.uuid4().hex[:8]
+    began = time.monotonic()
+    pool = await open_clients(url, clients, run_id)
+    connect_s = time.monotonic() - began
+    readers = [asyncio.create_task(client.read()) for client in pool]
+    sent = [0]
+    first_send = time.time()
+    await asyncio.gather(*(send_at_rate(pool[n], rate / senders, duration, n, run_id, sent) for n in range(senders)))
+    expected = sent[0] * clients
+    # Wait until everything arrived, or until nothing has arrived for `drain` seconds.
+    last_progress, last_total = time.monotonic(), -1
+    while True:
+        total = sum(c.received for c in pool)
+        if total >= expected:
+            break
+        if total != last_total:
+            last_total, last_progress = total, time.monotonic()
+        elif time.monotonic() - last_progress > drain:
+            break
+        await asyncio.sleep(0.1)
+    received = sum(c.received for c in pool)
+    last_at = max((c.last_at for c in pool), default=first_send)
+    latencies = [x for c in pool for x in c.latencies]
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(c.ws.close() for c in pool), return_exceptions=True)
+    return {
+        "server": url,
+        "clients": clients,
+        "senders": senders,
+        "rate_per_s": rate,
+        "duration_s": duration,
+        "messages": sent[0],
+        "connect_s": round(connect_s, 3),
+        "expected": expected,
+        "received": received,
+        "lost": expected - received,
+        "errors": sum(c.errors for c in pool),
+        "closed_by_server": dict(Counter(str(c.closed) for c in pool if c.closed is not None)),
+        "deliveries_per_s": round(received / max(last_at - first_send, 1e-9)),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", nargs="?", default="ws://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--senders", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=30.0, help="messages per second, all senders together")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
+    parser.add_argument("--drain", type=float, default=15.0, help="give up after this long without progress")
+    args = parser.parse_args(argv)
+    for clients in args.clients:
+        senders = min(args.senders, clients)
+        result = asyncio.run(run(args.url.rstrip("/"), clients, senders, args.rate, args.duration, args.drain))
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
