@@ -41,16 +41,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message):
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.closing = False
         self.hub = get_hub()
         current_hub.set(self.hub)
         await self.connect()
 
     async def websocket_receive(self, message):
+        if self.closing:
+            return  # frames already in flight after we closed: nobody is listening for the answers
+        limit = settings.WS_MAX_FRAME_BYTES
         text = message.get("text")
         if text is None:
-            text = (message.get("bytes") or b"").decode("utf-8", "replace")
-        limit = settings.WS_MAX_FRAME_BYTES
-        if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
+            data = message.get("bytes") or b""
+            text = data.decode("utf-8", "replace") if len(data) <= limit else None
+        if text is None or (len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit):
             await self.close(code=CLOSE_TOO_BIG)
             return
         if not self.bucket.take():
@@ -59,6 +63,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.receive(text_data=text)
+
+    async def close(self, code=None, reason=None):
+        self.closing = True
+        await super().close(code=code, reason=reason)
 
 
 class NaneConsumer(ChatConsumer):

@@ -8,5 +8,5 @@ urlpatterns = [
     path("auth", api.AuthView.as_view(), name="chat-auth"),
     path("api/settings", api.SettingsView.as_view(), name="chat-settings"),
     path("api/rooms", api.RoomListView.as_view(), name="chat-rooms"),
-    re_path(r"^api/rooms/(?P<rest>(?s:.+))$", api.RoomView.as_view(), name="chat-room"),
+    re_path(r"^api/rooms/(?P<rest>(?s:.*))$", api.RoomView.as_view(), name="chat-room"),
 ]

@@ -120,9 +120,10 @@ async def test_an_unknown_room_is_a_json_404_naming_it(path):
     assert await get(path) == (404, {"error": "room nope not found"})
 
 
-async def test_a_path_that_is_neither_room_nor_history_is_a_json_404():
+@pytest.mark.parametrize("path", ["/api/rooms/r/other", "/api/rooms/", "/api/rooms/%20"])
+async def test_a_path_that_is_neither_room_nor_history_is_a_json_404(path):
     await post(room_name="r", sender="alice", text="t")
-    status, body = await get("/api/rooms/r/other")
+    status, body = await get(path)
     assert status == 404
     assert "error" in body
 

@@ -64,3 +64,20 @@ def test_the_bucket_refills_at_its_rate_up_to_its_burst():
     assert [bucket.take() for _ in range(2)] == [True, False]
     now[0] = 100
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+
+
+async def test_a_binary_frame_over_the_size_limit_closes_with_1009(nane, settings):
+    settings.WS_MAX_FRAME_BYTES = 100
+    alice = await nane("alice")
+    await alice.communicator.send_to(bytes_data=b"x" * 101)
+    assert await alice.closed_with() == 1009
+
+
+async def test_frames_after_the_1009_close_are_not_processed(nane, settings):
+    settings.WS_MAX_FRAME_BYTES = 100
+    alice = await nane("alice")
+    await alice.send({"room": "r", "text": "x" * 200})
+    await alice.send({"room": "r", "text": "late"})
+    assert await alice.closed_with() == 1009
+    assert await alice.nothing()
+    assert await database_sync_to_async(Message.objects.count)() == 0
