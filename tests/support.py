@@ -1,9 +1,11 @@
 """Helpers shared by the test folders: real server processes and optional components."""
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,6 +43,19 @@ def wait_for_port(port, timeout=20.0, process=None):
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
+def stop_process(process, timeout=10):
+    """SIGTERM, then SIGKILL if it lingers; returns the exit code of the SIGTERM (None if killed)."""
+    if process.poll() is not None:
+        return process.returncode
+    process.terminate()
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
 def manage(*args, env):
     """Run a management command in a child process and return its stdout."""
     result = subprocess.run(
@@ -76,29 +91,30 @@ class ServerProcess:
         self.process = None
 
     def start(self):
+        # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe
+        # would block the server on its next warning.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the server; closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
-        wait_for_port(self.port, process=self.process)
+        try:
+            wait_for_port(self.port, process=self.process)
+        except RuntimeError as error:
+            self.log.seek(0)
+            raise RuntimeError(f"{error}; its log:\n{self.log.read().decode(errors='replace')}") from None
         return self
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process)
+            self.log.close()
 
     def get_json(self, path):
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
-            import json
-
             return json.load(response)
 
 

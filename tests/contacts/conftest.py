@@ -11,7 +11,7 @@ import pytest
 from contacts import protocol
 from contacts.client import ContactsClient
 from contacts.protocol import Handshake
-from tests.support import ROOT, free_port, fresh_database_url, manage, server_env, wait_for_port
+from tests.support import ROOT, free_port, fresh_database_url, manage, server_env, stop_process, wait_for_port
 
 # Small intervals so heartbeats, silence and redials happen within a test's patience.
 FAST = {
@@ -65,12 +65,7 @@ class ReplicaProcess:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                assert self.process.wait(15) == 0, "a replica must stop cleanly on SIGTERM"
-            finally:
-                if self.process.poll() is None:
-                    self.process.kill()
+            assert stop_process(self.process, 15) == 0, "a replica must stop cleanly on SIGTERM"
 
     def client(self, user):
         return ContactsClient("127.0.0.1", self.port, user)
