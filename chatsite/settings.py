@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # project-wide management commands (ensure_admin)
+    "chatsite",  # ensure_admin, and daphne allowed to close with 1009 (chatsite/apps.py)
     "nameserver",
     "messaging",
     "signaling",

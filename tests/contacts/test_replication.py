@@ -82,14 +82,19 @@ def test_a_cut_link_heals_and_both_sides_catch_up(cluster):
             client.update("before", "1")
         eventually(lambda: two.list_all("ana") == [("before", "1")])
         proxy.cut()
+        # Read through the writing connection: ListAll waits for that connection's own
+        # writes (the protocol has no acknowledgements), so each side is seen complete.
         with one.client("ana") as client:
             client.update("from-one", "1")
             client.update("shared", "one")
+            seen_by_one = client.list_all()
         with two.client("ana") as client:
             client.update("from-two", "2")
             client.update("shared", "two")
             client.delete("before")
-        assert one.list_all("ana") != two.list_all("ana")
+            seen_by_two = client.list_all()
+        assert ("from-one", "1") in seen_by_one
+        assert ("from-one", "1") not in seen_by_two  # the cut holds
         proxy.restore()
         final = eventually(lambda: cluster.converged("ana") if len(cluster.converged("ana") or []) == 3 else None)
         assert {name for name, _ in final} == {"from-one", "from-two", "shared"}
