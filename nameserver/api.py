@@ -1,5 +1,6 @@
 """SPEC §1 over DRF: `GET /clients`, `POST /client`, `PATCH /client`."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -14,10 +15,14 @@ from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, Registe
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
 
 
+def live_map():
+    return HttpResponse(services.live_clients_json(), content_type="application/json")
+
+
 class ClientListView(PublicAPIView):
     @extend_schema(summary="Live clients", responses={200: LIVE_MAP_SCHEMA})
     def get(self, request):
-        return Response(services.live_clients())
+        return live_map()
 
 
 class ClientView(PublicAPIView):
@@ -45,4 +50,4 @@ class ClientView(PublicAPIView):
         client_id = serializer.validated_data["id"]
         if not services.heartbeat(client_id):
             return Response({"error": f"client {client_id} is unknown or expired"}, status=status.HTTP_404_NOT_FOUND)
-        return Response(services.live_clients())
+        return live_map()

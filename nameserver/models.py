@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import timedelta
 
@@ -28,6 +29,11 @@ class Client(models.Model):
     port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
     name = models.CharField(max_length=140)
     connected = models.DateTimeField(db_index=True, help_text="Last registration or heartbeat.")
+    # `GET /clients` is read far more often than a client changes, and turning rows into
+    # JSON cost ~25 µs per client per read. So each row keeps its member of that map
+    # encoded: `entry_head` at every save, `entry` also at every heartbeat (one UPDATE).
+    entry_head = models.TextField(editable=False)
+    entry = models.TextField(editable=False)
 
     objects = ClientQuerySet.as_manager()
 
@@ -37,14 +43,21 @@ class Client(models.Model):
     def __str__(self):
         return f"{self.name} ({self.ip}:{self.port})"
 
+    def save(self, *args, **kwargs):
+        if self.id is None:
+            self.id = uuid.uuid4()
+        self.entry_head = encode_entry_head(self.id, self.ip, self.port, self.name)
+        self.entry = self.entry_head + encode_entry_tail(self.connected)
+        super().save(*args, **kwargs)
+
     def is_live(self, now=None):
         return self.connected >= ttl_cutoff(now)
 
-    def as_entry(self):
-        """The value of this client in the `GET /clients` map."""
-        return {
-            "ip": self.ip,
-            "port": self.port,
-            "connected": self.connected.isoformat(timespec="microseconds"),
-            "name": self.name,
-        }
+
+def encode_entry_head(id, ip, port, name):
+    """`"<id>": {"ip": …, "port": …, "name": …, "connected": ` of one member of the map."""
+    return f'{json.dumps(str(id))}: {{"ip": {json.dumps(ip)}, "port": {port}, "name": {json.dumps(name)}, "connected": '
+
+
+def encode_entry_tail(connected):
+    return f'"{connected.isoformat(timespec="microseconds")}"}}'

@@ -1,8 +1,10 @@
 """Every write of the name server: register, heartbeat, prune."""
 
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
-from nameserver.models import Client
+from nameserver.models import Client, encode_entry_tail
 
 
 def register_client(*, ip, port, name, now=None):
@@ -16,13 +18,14 @@ def heartbeat(client_id, now=None):
     never resurrects an expired client and never loses its own write.
     """
     now = now or timezone.now()
-    return Client.objects.live(now).filter(id=client_id).update(connected=now) == 1
+    entry = Concat("entry_head", Value(encode_entry_tail(now)))
+    return Client.objects.live(now).filter(id=client_id).update(connected=now, entry=entry) == 1
 
 
-def live_clients(now=None):
-    """The `GET /clients` map: lowercase uuid → entry, expired clients left out."""
-    fields = ("id", "ip", "port", "name", "connected")
-    return {str(client.id): client.as_entry() for client in Client.objects.live(now).only(*fields)}
+def live_clients_json(now=None):
+    """The `GET /clients` map as JSON bytes: lowercase uuid → entry, expired clients left out."""
+    entries = Client.objects.live(now).values_list("entry", flat=True)
+    return ("{" + ", ".join(entries) + "}").encode()
 
 
 def prune_expired(now=None):
