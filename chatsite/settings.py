@@ -135,9 +135,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "chatsite.logs.RedactQueryTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # runserver's access log: its request lines carry query strings, hence the filter here too.
+    "loggers": {"django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]}},
 }
 
 # --- Name server (SPEC §1) ---
