@@ -9,6 +9,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from chatsite.limits import ConnectionsPerAddress  # noqa: E402
 from chatsite.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
 from nameserver.announce import start_node_announcer  # noqa: E402
@@ -16,7 +17,7 @@ from nameserver.announce import start_node_announcer  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": BrowserOriginValidator(ConnectionsPerAddress(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -1,6 +1,10 @@
-"""Per-connection limits of SPEC §5 that every WebSocket consumer applies."""
+"""Limits of SPEC §5 on every WebSocket: per connection, and per client address."""
 
 import time
+from collections import Counter
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
 
 
 class TokenBucket:
@@ -19,3 +23,32 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+class ConnectionsPerAddress:
+    """ASGI middleware: refuse a WebSocket handshake from an address already holding too many sockets.
+
+    The count is per process and lives as long as each connection's application call, so a
+    socket that ends by any means (close, dropped TCP, server-side close) frees its slot.
+    Behind a reverse proxy every client has the proxy's address: raise the limit there, or
+    set it to 0 (no limit).
+    """
+
+    def __init__(self, application):
+        self.application = application
+        self.open = Counter()
+
+    async def __call__(self, scope, receive, send):
+        address = (scope.get("client") or (None,))[0]
+        if scope["type"] != "websocket" or address is None:
+            return await self.application(scope, receive, send)
+        limit = settings.WS_MAX_CONNECTIONS_PER_ADDRESS
+        if limit and self.open[address] >= limit:
+            return await WebsocketDenier()(scope, receive, send)
+        self.open[address] += 1
+        try:
+            return await self.application(scope, receive, send)
+        finally:
+            self.open[address] -= 1
+            if not self.open[address]:
+                del self.open[address]

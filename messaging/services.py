@@ -182,6 +182,8 @@ def open_session(token):
             .update(connected=now, room=global_room)
         )
         if claimed != 1:
+            # A refused handshake stores nothing, not even the `global` room made for it.
+            transaction.set_rollback(True)
             return None
     return ChatSession.objects.select_related("room").get(pk=session_id)
 

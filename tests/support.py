@@ -2,12 +2,15 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,26 @@ def require(available, reason):
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@contextmanager
+def chromium(*extra_args):
+    """Debian's headless Chromium driven by Playwright; skips where missing (fails under CI)."""
+    require(CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port():
@@ -95,7 +118,7 @@ class ServerProcess:
         # would block the server on its next warning.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the server; closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -104,9 +127,16 @@ class ServerProcess:
         try:
             wait_for_port(self.port, process=self.process)
         except RuntimeError as error:
-            self.log.seek(0)
-            raise RuntimeError(f"{error}; its log:\n{self.log.read().decode(errors='replace')}") from None
+            raise RuntimeError(f"{error}; its log:\n{self.read_log()}") from None
         return self
+
+    def command(self):
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"]
+
+    def read_log(self):
+        """Everything the server has logged so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self):
         if self.process:
@@ -116,6 +146,17 @@ class ServerProcess:
     def get_json(self, path):
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.load(response)
+
+    def call(self, method, path, body=None, headers=None):
+        """One HTTP request (JSON body if given): (status, JSON answer, response headers)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.load(response), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error), error.headers
 
 
 def server_env(database_url, **extra):

@@ -1,28 +1,14 @@
 """The chat page in headless Chromium: two pages talk, and text stays text."""
 
-import os
-import shutil
-
 import pytest
 
-from tests.support import require
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+from tests.support import chromium
 
 
 @pytest.fixture
 def browser():
-    require(CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def join(browser, server, name):

@@ -1,6 +1,7 @@
 """The nane dialect of SPEC §2a through WebsocketCommunicator."""
 
 from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 from channels.db import database_sync_to_async
@@ -102,6 +103,13 @@ async def test_name_works_like_username_and_names_are_trimmed(sockets):
     assert await socket.connect()
     await socket.send({"room": "r", "text": "hi"})
     assert (await socket.receive())["sender"] == {"username": "Козьма"}
+
+
+async def test_a_username_of_50_characters_after_trimming_is_accepted(sockets):
+    socket = sockets("/ws?username=" + quote(" " + "ж" * 50 + " "))
+    assert await socket.connect()
+    await socket.send({"room": "r", "text": "hi"})
+    assert (await socket.receive())["sender"] == {"username": "ж" * 50}
 
 
 async def test_a_nane_username_held_by_a_token_session_is_refused(sockets, token_for):

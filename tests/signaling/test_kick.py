@@ -77,12 +77,13 @@ async def test_without_debug_an_anonymous_kick_is_403_and_kicks_nobody(online, s
     assert await usernames_online() == ["alice"]
 
 
-async def test_without_debug_a_user_who_is_not_staff_cannot_kick(online, settings, make_user):
+@pytest.mark.parametrize("method", ["get", "post"])
+async def test_without_debug_a_user_who_is_not_staff_cannot_kick(online, settings, make_user, method):
     settings.DEBUG = False
     alice = await online("alice")
     visitor = await make_user("visitor", password="x")
 
-    response = await call("get", "/v1/kick-active-users", user=visitor)
+    response = await call(method, "/v1/kick-active-users", user=visitor)
 
     assert response.status_code == 403
     assert "staff" in response.json()["detail"]
@@ -99,6 +100,26 @@ async def test_without_debug_staff_can_kick(online, settings, make_user):
     assert response.json() == {"kicked": 1}
     assert await alice.receive() == {"type": "KICKED", "payload": None}
     assert await alice.closed_with() == 4001
+
+
+async def test_without_debug_the_admin_and_its_kick_action_send_a_non_staff_user_to_the_login(
+    online, settings, make_user
+):
+    settings.DEBUG = False
+    alice = await online("alice")
+    visitor = await make_user("visitor", password="x")
+    row = await database_sync_to_async(ActiveConnection.objects.get)()
+
+    pages = await call("get", "/admin/", user=visitor)
+    action = await call(
+        "post", "/admin/signaling/activeconnection/", user=visitor, action="kick", _selected_action=[row.pk]
+    )
+
+    for response in (pages, action):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+    assert await alice.is_quiet()
+    assert await usernames_online() == ["alice"]
 
 
 async def test_the_admin_kick_action_closes_only_the_selected_connections(online, make_user):

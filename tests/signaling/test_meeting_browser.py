@@ -1,22 +1,13 @@
 """`/meeting` end to end: two headless Chromium pages connect over WebRTC through our signaling."""
 
 import json
-import shutil
 import urllib.request
 import uuid
 
 import pytest
 
-from tests.support import require
+from tests.support import chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.browser
@@ -24,15 +15,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser():
-    require(CHROMIUM, "Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream") as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
