@@ -1,6 +1,6 @@
 """Chat fan-out benchmark: N nane clients, S of them sending, every message to every client.
 
-    python bench/chat_fanout.py [ws://127.0.0.1:8000] --clients 10 100 1000 --senders 1 --rate 30
+    python -m bench.chat_fanout [ws://127.0.0.1:8000] --clients 10 100 1000 --senders 1 --rate 30
 
 Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99
 and lost = expected (messages x clients) - received. Run the server on one core and this
@@ -18,49 +18,47 @@ import uuid
 from collections import Counter
 from urllib.parse import quote
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+import uvloop
+
+from bench.wsload import connect
 
 ROOM = "bench"
 
 
 class Client:
-    def __init__(self, ws, run_id):
-        self.ws, self.run_id = ws, run_id
+    """One nane client that counts the run's messages it receives and how late they are."""
+
+    def __init__(self, run_id):
+        self.marker = f'"text":"{run_id} '.encode()
         self.received, self.errors, self.latencies = 0, 0, []
         self.last_at = 0.0
-        self.closed = None  # the close code, if the server closed us mid-run
+        self.ws = None
 
-    async def read(self):
-        try:
-            await self.read_frames()
-        except ConnectionClosed as closed:
-            self.closed = closed.rcvd.code if closed.rcvd else 1006
+    def on_text(self, frame):
+        now = time.time()
+        start = frame.find(self.marker)
+        if start < 0:
+            self.errors += b'"error"' in frame
+            return
+        sent_ns = int(frame[start + len(self.marker) :].split(b" ", 2)[1])
+        self.latencies.append(now - sent_ns / 1e9)
+        self.received += 1
+        self.last_at = now
 
-    async def read_frames(self):
-        marker = f'"text":"{self.run_id} '
-        async for frame in self.ws:
-            now = time.time()
-            start = frame.find(marker)
-            if start < 0:
-                if '"error"' in frame:
-                    self.errors += 1
-                continue
-            sent_ns = int(frame[start + len(marker) :].split(" ", 2)[1])
-            self.latencies.append(now - sent_ns / 1e9)
-            self.received += 1
-            self.last_at = now
+    @property
+    def closed(self):
+        """The close code, if the server closed us mid-run."""
+        return self.ws.close_code
 
 
 async def open_clients(url, count, run_id, parallel=100):
     gate = asyncio.Semaphore(parallel)
 
     async def open_one(n):
+        client = Client(run_id)
         async with gate:
-            ws = await connect(
-                f"{url}/ws?username={quote(f'bench-{n}')}", ping_interval=None, max_size=None, open_timeout=60
-            )
-            return Client(ws, run_id)
+            client.ws = await connect(f"{url}/ws?username={quote(f'bench-{n}')}", client.on_text)
+        return client
 
     return await asyncio.gather(*(open_one(n) for n in range(count)))
 
@@ -73,7 +71,7 @@ async def send_at_rate(client, rate, duration, sender_no, run_id, counter):
         if delay > 0:
             await asyncio.sleep(delay)
         text = f"{run_id} {sender_no}:{seq} {time.time_ns()} the quick brown fox"
-        await client.ws.send(json.dumps({"room": ROOM, "text": text}))
+        client.ws.send_text(json.dumps({"room": ROOM, "text": text}))
         seq += 1
         counter[0] += 1
 
@@ -90,7 +88,6 @@ async def run(url, clients, senders, rate, duration, drain):
     began = time.monotonic()
     pool = await open_clients(url, clients, run_id)
     connect_s = time.monotonic() - began
-    readers = [asyncio.create_task(client.read()) for client in pool]
     sent = [0]
     first_send = time.time()
     await asyncio.gather(*(send_at_rate(pool[n], rate / senders, duration, n, run_id, sent) for n in range(senders)))
@@ -109,8 +106,7 @@ async def run(url, clients, senders, rate, duration, drain):
     received = sum(c.received for c in pool)
     last_at = max((c.last_at for c in pool), default=first_send)
     latencies = [x for c in pool for x in c.latencies]
-    for task in readers:
-        task.cancel()
+    closed_by_server = dict(Counter(str(c.closed) for c in pool if c.closed is not None))
     await asyncio.gather(*(c.ws.close() for c in pool), return_exceptions=True)
     return {
         "server": url,
@@ -124,7 +120,7 @@ async def run(url, clients, senders, rate, duration, drain):
         "received": received,
         "lost": expected - received,
         "errors": sum(c.errors for c in pool),
-        "closed_by_server": dict(Counter(str(c.closed) for c in pool if c.closed is not None)),
+        "closed_by_server": closed_by_server,
         "deliveries_per_s": round(received / max(last_at - first_send, 1e-9)),
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
@@ -143,7 +139,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for clients in args.clients:
         senders = min(args.senders, clients)
-        result = asyncio.run(run(args.url.rstrip("/"), clients, senders, args.rate, args.duration, args.drain))
+        result = uvloop.run(run(args.url.rstrip("/"), clients, senders, args.rate, args.duration, args.drain))
         print(json.dumps(result), flush=True)
 
 

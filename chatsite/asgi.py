@@ -2,21 +2,23 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chatsite.limits import ConnectionsPerAddress  # noqa: E402
 from chatsite.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
+from chatsite.wsgi_bridge import WSGIBridge  # noqa: E402
 from nameserver.announce import start_node_announcer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WSGIBridge(django_wsgi_app, threads=settings.HTTP_THREADS, max_body_bytes=settings.HTTP_MAX_BODY_BYTES),
         "websocket": BrowserOriginValidator(ConnectionsPerAddress(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -73,7 +73,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Kept open between requests: opening SQLite and running its PRAGMAs, or a
+        # PostgreSQL login, cost more than a whole name-server request.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -142,6 +145,12 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]}},
 }
 
+# Threads serving HTTP requests in each web process (see chatsite/asgi.py). More let slow
+# requests overlap; on one core they mostly contend for the GIL.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# A bigger request body is refused with 413 before Django sees it.
+HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
+
 # --- Name server (SPEC §1) ---
 NAMESERVER_TTL = env_float("NAMESERVER_TTL", 5.0)
 NAMESERVER_PRUNE_INTERVAL = env_float("NAMESERVER_PRUNE_INTERVAL", 5.0)
@@ -161,6 +170,8 @@ WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)
 # --- Chat (SPEC §2) ---
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)
 CHAT_MAX_MESSAGES_IN_ROOM = env_int("CHAT_MAX_MESSAGES_IN_ROOM", 1024)
+# Most messages stored in one transaction (messaging/writer.py).
+CHAT_WRITE_BATCH = env_int("CHAT_WRITE_BATCH", 500)
 CHAT_TOKEN_TTL = env_float("CHAT_TOKEN_TTL", 24 * 3600.0)
 AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
 KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")

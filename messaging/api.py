@@ -113,7 +113,8 @@ class RoomView(PublicAPIView):
         responses={200: OpenApiTypes.OBJECT, 404: ERROR},
     )
     def get(self, request, rest=None):
-        raw = request.scope.get("raw_path") if hasattr(request, "scope") else None
+        # The ASGI server's scope comes through the WSGI bridge (chatsite/asgi.py).
+        raw = request.META.get("asgi.scope", {}).get("raw_path")
         raw_path = raw.decode("latin1") if raw else request.path
         try:
             parsed = parse_room_path(raw_path)

@@ -8,6 +8,7 @@ from django.conf import settings
 from chatsite.limits import TokenBucket
 from messaging import protocol, services
 from messaging.hub import current_hub, get_hub
+from messaging.writer import get_writer
 
 CLOSE_TOO_BIG = 1009
 
@@ -102,9 +103,8 @@ class NaneConsumer(ChatConsumer):
 
     # --- command helpers --------------------------------------------------------
 
-    @database_sync_to_async
-    def post(self, frame):
-        services.post_message(room_name=frame.room, sender=self.username, text=frame.text, client_id=frame.client_id)
+    async def post(self, frame):
+        await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
 
     async def send_error(self, error):
         await self.send(text_data=protocol.nane_error(error))
@@ -145,9 +145,7 @@ class TokenConsumer(ChatConsumer):
     async def command_message(self, args):
         body = protocol.clean_text(args["body"], settings.CHAT_MAX_MESSAGE_LENGTH, field="message body")
         room = self.session.room
-        await database_sync_to_async(services.post_message)(
-            room_name=room.name, sender=self.session.nickname, text=body
-        )
+        await get_writer().post(services.Post(room.name, self.session.nickname, body))
 
     async def command_setnick(self, args):
         await database_sync_to_async(services.set_nickname)(self.session, args["nickname"])

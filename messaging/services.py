@@ -1,5 +1,7 @@
 """Every write of the chat, and the broadcasts that follow them once committed."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -71,29 +73,56 @@ def create_room(name):
     return room
 
 
+@dataclass(frozen=True)
+class Post:
+    room_name: str
+    sender: str
+    text: str
+    client_id: str | None = None
+
+
 def post_message(*, room_name, sender, text, client_id=None):
     """Store a message (creating the room), trim the history, and broadcast after commit."""
+    return post_messages([Post(room_name, sender, text, client_id)])[0]
+
+
+def post_messages(posts):
+    """Store several messages in one transaction, in order; each is broadcast after commit.
+
+    Per room: one row lock and update for the sequence numbers, one INSERT for all its
+    messages, one DELETE for the history beyond CHAT_MAX_MESSAGES_IN_ROOM.
+    """
     now = timezone.now()
+    by_room = defaultdict(list)
+    for post in posts:
+        by_room[room_key(post.room_name)].append(post)
+    stored = {}
     with transaction.atomic():
-        room, _ = Room.objects.get_or_create(key=room_key(room_name), defaults={"name": room_name.strip()})
-        # The row lock orders concurrent writers of one room (PostgreSQL; SQLite's
-        # IMMEDIATE transactions already serialise every writer).
-        room = Room.objects.select_for_update().get(pk=room.pk)
-        room.last_seq += 1
-        room.save(update_fields=["last_seq"])
-        message = Message.objects.create(
-            room=room, seq=room.last_seq, sender=sender, text=text, client_id=client_id, created=now
-        )
-        Message.objects.filter(room=room, seq__lte=room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM).delete()
-        fields = {"room": room.name, "text": text, "sender": sender, "created": now, "client_id": client_id}
-        _after_commit(
-            {
-                "nane": protocol.nane_frame(**fields),
-                "room_key": room.key,
-                "token": protocol.token_frame(sender, text),
-            }
-        )
-    return message
+        for key, room_posts in by_room.items():
+            room, _ = Room.objects.get_or_create(key=key, defaults={"name": room_posts[0].room_name.strip()})
+            # The row lock orders concurrent writers of one room (PostgreSQL; SQLite's
+            # IMMEDIATE transactions already serialise every writer).
+            room = Room.objects.select_for_update().get(pk=room.pk)
+            first = room.last_seq + 1
+            room.last_seq += len(room_posts)
+            room.save(update_fields=["last_seq"])
+            messages = Message.objects.bulk_create(
+                Message(room=room, seq=first + n, sender=p.sender, text=p.text, client_id=p.client_id, created=now)
+                for n, p in enumerate(room_posts)
+            )
+            Message.objects.filter(room=room, seq__lte=room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM).delete()
+            stored.update({id(post): (room, message) for post, message in zip(room_posts, messages, strict=True)})
+        for post in posts:
+            room, _ = stored[id(post)]
+            fields = {"room": room.name, "text": post.text, "sender": post.sender, "created": now}
+            _after_commit(
+                {
+                    "nane": protocol.nane_frame(**fields, client_id=post.client_id),
+                    "room_key": room.key,
+                    "token": protocol.token_frame(post.sender, post.text),
+                }
+            )
+    return [stored[id(post)][1] for post in posts]
 
 
 def message_as_dict(message, room_name):
