@@ -1,11 +1,11 @@
 """Chat fan-out benchmark: N nane clients, S of them sending, every message to every client.
 
-    python -m bench.chat_fanout [ws://127.0.0.1:8000] --clients 10 100 1000 --senders 1 --rate 30
+    python -m bench.chat_fanout [ws://127.0.0.1:8000 ...] --clients 10 100 1000 --senders 1 --rate 30
 
 Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99
-and lost = expected (messages x clients) - received. Run the server on one core and this
-on the other (`taskset -c 0` / `taskset -c 1`): at ~30k deliveries/s one core of client
-is the bottleneck, so compare servers within the same setup.
+and lost = expected (messages x clients) - received. Several URLs (the nodes of one
+system) share the clients round-robin. `python -m bench.chat_bench` runs the issue's
+scenarios with this, pinned to the load core.
 """
 
 import argparse
@@ -51,12 +51,14 @@ class Client:
         return self.ws.close_code
 
 
-async def open_clients(url, count, run_id, parallel=100):
+async def open_clients(urls, count, run_id, parallel=100):
+    """`count` clients spread round-robin over the servers at `urls`."""
     gate = asyncio.Semaphore(parallel)
 
     async def open_one(n):
         client = Client(run_id)
         async with gate:
+            url = urls[n % len(urls)]
             client.ws = await connect(f"{url}/ws?username={quote(f'bench-{n}')}", client.on_text)
         return client
 
@@ -83,10 +85,10 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def run(url, clients, senders, rate, duration, drain):
+async def run(urls, clients, senders, rate, duration, drain):
     run_id = uuid.uuid4().hex[:8]
     began = time.monotonic()
-    pool = await open_clients(url, clients, run_id)
+    pool = await open_clients(urls, clients, run_id)
     connect_s = time.monotonic() - began
     sent = [0]
     first_send = time.time()
@@ -109,7 +111,7 @@ async def run(url, clients, senders, rate, duration, drain):
     closed_by_server = dict(Counter(str(c.closed) for c in pool if c.closed is not None))
     await asyncio.gather(*(c.ws.close() for c in pool), return_exceptions=True)
     return {
-        "server": url,
+        "servers": urls,
         "clients": clients,
         "senders": senders,
         "rate_per_s": rate,
@@ -130,7 +132,7 @@ async def run(url, clients, senders, rate, duration, drain):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("url", nargs="?", default="ws://127.0.0.1:8000")
+    parser.add_argument("urls", nargs="*", default=["ws://127.0.0.1:8000"], help="one server, or the nodes of one")
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--rate", type=float, default=30.0, help="messages per second, all senders together")
@@ -139,7 +141,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for clients in args.clients:
         senders = min(args.senders, clients)
-        result = uvloop.run(run(args.url.rstrip("/"), clients, senders, args.rate, args.duration, args.drain))
+        result = uvloop.run(
+            run([url.rstrip("/") for url in args.urls], clients, senders, args.rate, args.duration, args.drain)
+        )
         print(json.dumps(result), flush=True)
 
 

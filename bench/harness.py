@@ -1,34 +1,75 @@
-"""What every benchmark shares: a server started as `make run` starts it, CPU pinning, JSON lines."""
+"""What every benchmark shares: servers started as `make run` starts them, pinning, results.
+
+Method (issue 6): the server under test on core 0, the load generator on core 1, the
+median of 3 runs, every result printed as a JSON line and saved in bench/results/.
+"""
 
 import json
 import os
+import platform
+import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SERVER_CORE, LOAD_CORE = "0", "1"
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+# The web process as `make run` starts it, in production mode: DEBUG off (it keeps every
+# SQL query in memory), no log line per request, no per-address cap on the load's sockets.
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret",
+    "LOG_LEVEL": "WARNING",
+    "WS_MAX_CONNECTIONS_PER_ADDRESS": "0",
+}
+SERVERS = {
+    "runserver": lambda port: ["runserver", f"127.0.0.1:{port}", "--noreload"],  # daphne
+    "uvicorn": lambda port: ["uvicorn", f"127.0.0.1:{port}"],  # uvloop, httptools
+}
 
 
 def pinned(command, core):
     """Pin a command to one core when the machine has two, as the issues' method asks."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+    if core is not None and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", core, *command]
     return command
 
 
 def emit(record):
-    """Print one result as a JSON line and append it to bench/results/latest.jsonl."""
-    line = json.dumps(record, ensure_ascii=False)
-    print(line, flush=True)
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+    return record
+
+
+def save(name, records):
+    """bench/results/<name>.json: this run's records, for the README and bench/charts.py."""
     RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / "latest.jsonl", "a") as results:
-        results.write(line + "\n")
+    document = {
+        "measured": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} CPUs {platform.machine()}, Python {platform.python_version()}",
+        "records": records,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
+
+def median_of(runs, key, **extra):
+    """The run with the median `key`, and every run's value of it."""
+    middle = sorted(runs, key=lambda run: run[key])[len(runs) // 2]
+    return {**middle, **extra, f"{key}_runs": [run[key] for run in runs]}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_for_http(url, timeout=30.0):
@@ -44,19 +85,76 @@ def wait_for_http(url, timeout=30.0):
     raise SystemExit(f"{url} did not answer within {timeout}s")
 
 
+def manage_env(database_url, **settings):
+    env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1", **PRODUCTION)
+    env.update({key: str(value) for key, value in settings.items()})
+    return env
+
+
 @contextmanager
-def web_server(port=8000, **settings):
-    """The `web` process of the Procfile on its own fresh SQLite file, pinned to the server core."""
+def fresh_database():
+    """A migrated SQLite file of its own, removed afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite3", PYTHONUNBUFFERED="1")
-        env.update({key: str(value) for key, value in settings.items()})
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        command = pinned([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], SERVER_CORE)
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=manage_env(url), check=True)
+        yield url
+
+
+def open_files_unlimited():
+    """Raise the soft open-files limit to the hard one: 10,000 sockets need it."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@contextmanager
+def web_server(server="runserver", core=SERVER_CORE, database_url=None, **settings):
+    """One web process (`server` as in SERVERS) pinned to `core`; yields (http url, pid)."""
+    with fresh_database() if database_url is None else nullcontext(database_url) as url:
+        port = free_port()
+        command = pinned([sys.executable, "manage.py", *SERVERS[server](port)], core)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=manage_env(url, **settings),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=open_files_unlimited,
+        )
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/clients")
-            yield f"http://127.0.0.1:{port}", server.pid
+            wait_for_http(f"http://127.0.0.1:{port}/api/settings")
+            yield f"http://127.0.0.1:{port}", process.pid
         finally:
-            server.terminate()
-            server.wait(10)
+            process.terminate()
+            process.wait(20)
+
+
+@contextmanager
+def redis_server():
+    """A private redis-server on a free port (nothing saved); yields its URL."""
+    if not shutil.which("redis-server"):
+        raise SystemExit("this benchmark needs redis-server: apt-get install redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def rss_kib(pid):
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
