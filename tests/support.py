@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,3 +125,37 @@ def server_env(database_url, **extra):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update({key: str(value) for key, value in extra.items()})
     return env
+
+
+class RedisProcess:
+    """A private `redis-server` (no persistence) on a free port; restartable on the same port."""
+
+    def __init__(self):
+        require(shutil.which("redis-server"), "redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def kill(self):
+        """SIGKILL: Redis vanishes without closing anything, as in a crash."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process:
+            stop_process(self.process)
+
+
+def report(scenario, **figures):
+    """Print a fault scenario's figures as a JSON line; `make faults` also appends them to FAULTS_REPORT."""
+    line = json.dumps({"scenario": scenario, **figures})
+    print(line)
+    if path := os.environ.get("FAULTS_REPORT"):
+        with open(path, "a") as results:
+            results.write(line + "\n")
