@@ -161,6 +161,14 @@ AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
 KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
 # The channel-layer group every web node joins once; deployments sharing one Redis need distinct names.
 CHAT_NODES_GROUP = env_str("CHAT_NODES_GROUP", "chat.nodes")
+# A connected token session whose heartbeat is older than this no longer holds its nickname.
+CHAT_SESSION_STALE_AFTER = env_float("CHAT_SESSION_STALE_AFTER", 30.0)
+CHAT_SESSION_HEARTBEAT_INTERVAL = env_float("CHAT_SESSION_HEARTBEAT_INTERVAL", CHAT_SESSION_STALE_AFTER / 3)
+if not 0 < CHAT_SESSION_HEARTBEAT_INTERVAL < CHAT_SESSION_STALE_AFTER:
+    raise ImproperlyConfigured(
+        "CHAT_SESSION_HEARTBEAT_INTERVAL must be above 0 and below CHAT_SESSION_STALE_AFTER, "
+        "or live sessions would lose their nicknames: set it to about a third of CHAT_SESSION_STALE_AFTER."
+    )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
 
