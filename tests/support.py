@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -60,9 +61,7 @@ def stop_process(process, timeout=10):
 
 def manage(*args, env):
     """Run a management command in a child process and return its stdout."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run(manage_command(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if result.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -83,41 +82,74 @@ def fresh_database_url(tmp_path, name):
     return f"{base}/{database}"
 
 
-class ServerProcess:
-    """A real ASGI server (daphne) in a child process, on its own database."""
+def spawn(command, env):
+    """Start `command` in ROOT with its output in a file: nobody reads the log while it runs,
+    and a full pipe would block the child on its next warning. Read it with `output()`."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the process object)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log = log
+    return process
 
-    def __init__(self, env, port):
-        self.env, self.port = env, port
+
+def output(process):
+    """Everything the spawned process has written so far."""
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")
+
+
+def manage_command(*args):
+    return [sys.executable, "manage.py", *args]
+
+
+class ServerProcess:
+    """A real ASGI server (daphne, or `manage.py runserver` as `make run` starts it) in a child process."""
+
+    def __init__(self, env, port, runserver=False):
+        self.env, self.port, self.runserver = env, port, runserver
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.process = None
 
     def start(self):
-        # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe
-        # would block the server on its next warning.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the server; closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
+        if self.runserver:
+            command = manage_command("runserver", f"127.0.0.1:{self.port}", "--noreload")
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "chatsite.asgi:application",
+            ]
+        self.process = spawn(command, self.env)
         try:
             wait_for_port(self.port, process=self.process)
         except RuntimeError as error:
-            self.log.seek(0)
-            raise RuntimeError(f"{error}; its log:\n{self.log.read().decode(errors='replace')}") from None
+            raise RuntimeError(f"{error}; its log:\n{output(self.process)}") from None
         return self
 
     def stop(self):
+        """SIGTERM; the exit code, or None if it had to be killed."""
         if self.process:
-            stop_process(self.process)
-            self.log.close()
+            return stop_process(self.process)
+        return None
 
     def get_json(self, path):
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.load(response)
+
+    def post(self, path, body=None):
+        """POST a JSON body (or nothing); the status, headers and decoded JSON answer, errors included."""
+        data = b"" if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, json.load(error)
 
 
 def server_env(database_url, **extra):

@@ -4,8 +4,6 @@ import asyncio
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from channels.db import database_sync_to_async
@@ -23,14 +21,8 @@ FAST = {"CHAT_SESSION_STALE_AFTER": 1.5, "CHAT_SESSION_HEARTBEAT_INTERVAL": 0.3}
 
 def auth(server, nickname):
     """POST /auth; the token, or None when the nickname is refused."""
-    request = urllib.request.Request(f"{server.url}/auth?nickname={nickname}", method="POST", data=b"")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["token"]
-    except urllib.error.HTTPError as error:
-        if error.code != 403:
-            raise
-        return None
+    status, _, body = server.post(f"/auth?nickname={nickname}")
+    return body["token"] if status == 201 else None
 
 
 class TestStaleness:
