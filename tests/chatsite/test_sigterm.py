@@ -21,6 +21,8 @@ from tests.support import (
     stop_process,
 )
 
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture
 def env(tmp_path):

@@ -4,12 +4,16 @@ import signal
 import threading
 import time
 
+import pytest
+
 from tests.contacts.conftest import eventually
 from tests.support import report
 
 CONTACTS = 100
 WRITES = 10_000
 ACK_EVERY = 250  # a ListAll answered after a write means the replica has applied it
+
+pytestmark = pytest.mark.faults
 
 
 def burst(replica, user, acked, sent):

@@ -2,7 +2,11 @@
 
 import time
 
+import pytest
+
 from tests.support import output, report, stop_process
+
+pytestmark = pytest.mark.faults
 
 
 def test_a_sigtermed_replica_exits_0_closing_clients_and_peer_links(cluster):

@@ -59,6 +59,7 @@ async def test_a_taken_over_socket_is_told_and_closed_at_its_next_heartbeat(toke
     await alice.closed_with()  # asserts a close, not just silence
 
 
+@pytest.mark.faults
 async def test_a_killed_server_frees_its_sessions_nicknames_after_the_window(tmp_path_factory):
     doomed = start_server(tmp_path_factory, "chat-doomed", **FAST)
     survivor = second_server(doomed)

@@ -11,6 +11,8 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support import RedisProcess, ServerProcess, free_port, fresh_database_url, manage, report, server_env
 
+pytestmark = pytest.mark.faults
+
 
 class Listener:
     """A nane client that keeps every frame's id, and notes when the server closed it."""

@@ -69,6 +69,7 @@ async def test_a_user_connected_to_one_server_is_refused_by_the_other(two_server
         assert await is_held(holder)
 
 
+@pytest.mark.faults
 async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path_factory):
     timing = {"SIGNALING_STALE_AFTER": 1.5, "SIGNALING_HEARTBEAT_INTERVAL": 0.3}
     doomed = start_server(tmp_path_factory, "signaling-doomed", **timing)
