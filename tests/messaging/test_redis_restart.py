@@ -1,6 +1,7 @@
 """Redis dies and comes back while two web nodes serve one chat: the chat resumes across nodes."""
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -53,13 +54,13 @@ def redis_cluster(tmp_path):
 
 
 async def first_crossing(sender, receiver, deadline):
-    """Send probes until one reaches `receiver`; seconds from the first probe, or None at the deadline."""
-    began = time.monotonic()
+    """Send probes until one reaches `receiver`; every probe sent, or None at the deadline."""
+    probes = []
     while time.monotonic() < deadline:
-        probe = f"probe-{uuid.uuid4().hex[:8]}"
-        await sender.send(probe)
-        if await receiver.sees(probe, 0.5):
-            return round(time.monotonic() - began, 2)
+        probes.append(f"probe-{uuid.uuid4().hex[:8]}")
+        await sender.send(probes[-1])
+        if await receiver.sees(probes[-1], 0.5):
+            return probes
     return None
 
 
@@ -95,6 +96,9 @@ async def test_chat_resumes_across_nodes_after_redis_restarts(redis_cluster):
         await alice.send("after")
         assert await dave.sees("after", 5)
         assert await carol.sees("after", 5)
+        # (probe, a client of the other node, a client of the sender's node)
+        routes = ((one_to_two, carol, dave), (two_to_one, alice, carol))
+        probes = [(probe, other, same) for probes, other, same in routes for probe in probes]
         outcome = {
             "sent_during_outage": len(during),
             "stored": len(stored & set(during)),
@@ -103,7 +107,52 @@ async def test_chat_resumes_across_nodes_after_redis_restarts(redis_cluster):
             "delivered_other_node": len(carol.ids & set(during)),
             "sockets_kept": not (alice.closed or dave.closed or carol.closed),
             "cross_node_again_after_s": resumed_after,
+            "probes_after_restart": len(probes),
+            "probes_after_restart_lost_cross_node": sum(probe not in other.ids for probe, other, _ in probes),
+            "probes_after_restart_lost_same_node": sum(probe not in same.ids for probe, _, same in probes),
         }
     report("redis restarted under two nodes", **outcome)
     assert outcome["stored"] == outcome["delivered_same_node"] == len(during)
     assert outcome["sockets_kept"]
+
+
+async def test_signaling_survives_a_redis_restart_with_an_error_frame_for_what_could_not_cross(redis_cluster):
+    redis, (one, two) = redis_cluster
+    alice, bob = (one.post("/v1/register", {"username": name})[1]["Set-Cookie"].split(";")[0] for name in "ab")
+    async with (
+        connect(f"{one.ws_url}/v1/connect", additional_headers={"Cookie": alice}) as alice_ws,
+        connect(f"{two.ws_url}/v1/connect", additional_headers={"Cookie": bob}) as bob_ws,
+    ):
+
+        async def offer(payload, timeout):
+            """Send alice → bob; who heard something (bob, or alice an error) and what, or (None, None)."""
+            await alice_ws.send(json.dumps({"target": "b", "type": "offer", "payload": payload}))
+            for name, ws in (("bob", bob_ws), ("alice", alice_ws)):
+                with contextlib.suppress(TimeoutError):
+                    return name, json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            return None, None
+
+        assert (await offer(0, 5))[0] == "bob"
+        redis.kill()
+        during = await offer(1, 1)
+        restarted = time.monotonic()
+        redis.start()
+        outcomes = []
+        while (after := await offer(len(outcomes) + 2, 0.5))[0] != "bob":
+            assert after[0] is None or after[1]["type"] == "ERROR", after
+            outcomes.append(after[0])
+            assert time.monotonic() < restarted + 30, "signaling never crossed nodes again"
+        crossed_after = round(time.monotonic() - restarted, 2)
+        await alice_ws.send(json.dumps({"target": "b", "type": "offer", "payload": "final"}))
+        late = []
+        while (frame := json.loads(await asyncio.wait_for(bob_ws.recv(), 5)))["payload"] != "final":
+            late.append(frame["payload"])
+    assert during == ("alice", {"type": "ERROR", "payload": "could not reach b just now; send again later"})
+    report(
+        "redis restarted under two nodes: signaling",
+        frame_during_outage="ERROR frame to the sender, socket kept",
+        cross_node_again_after_s=crossed_after,
+        frames_after_restart_refused=outcomes.count("alice"),
+        frames_after_restart_vanished=outcomes.count(None) - len(late),
+        frames_after_restart_late=len(late),
+    )
