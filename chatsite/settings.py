@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # ensure_admin, and daphne allowed to close with 1009 (chatsite/apps.py)
+    "chatsite",  # ensure_admin; daphne closing with 1009, and with 1001 on SIGTERM (chatsite/apps.py)
     "nameserver",
     "messaging",
     "signaling",
