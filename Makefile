@@ -8,7 +8,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run run-cluster test test-sqlite test-postgres lint format bench setup setup-dev clean
+.PHONY: run run-cluster test test-sqlite test-postgres lint format bench faults soak setup setup-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ format: setup-dev
 
 bench: setup-dev
 	python -m bench.run
+
+# Crash, restart and SIGTERM scenarios (real processes); figures in bench/results/faults.jsonl.
+faults: setup-dev
+	python -m bench.faults
+
+# 1,000 chat clients in waves against the `make run` web process (SOAK_ARGS="--duration 60").
+soak: setup-dev
+	python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var

@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # ensure_admin, and daphne allowed to close with 1009 (chatsite/apps.py)
+    "chatsite",  # ensure_admin; daphne closing with 1009, and with 1001 on SIGTERM (chatsite/apps.py)
     "nameserver",
     "messaging",
     "signaling",
@@ -179,6 +179,14 @@ AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
 KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
 # The channel-layer group every web node joins once; deployments sharing one Redis need distinct names.
 CHAT_NODES_GROUP = env_str("CHAT_NODES_GROUP", "chat.nodes")
+# A connected token session whose heartbeat is older than this no longer holds its nickname.
+CHAT_SESSION_STALE_AFTER = env_float("CHAT_SESSION_STALE_AFTER", 30.0)
+CHAT_SESSION_HEARTBEAT_INTERVAL = env_float("CHAT_SESSION_HEARTBEAT_INTERVAL", CHAT_SESSION_STALE_AFTER / 3)
+if not 0 < CHAT_SESSION_HEARTBEAT_INTERVAL < CHAT_SESSION_STALE_AFTER:
+    raise ImproperlyConfigured(
+        "CHAT_SESSION_HEARTBEAT_INTERVAL must be above 0 and below CHAT_SESSION_STALE_AFTER, "
+        "or live sessions would lose their nicknames: set it to about a third of CHAT_SESSION_STALE_AFTER."
+    )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
 

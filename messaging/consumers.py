@@ -1,5 +1,8 @@
 """`/ws`: the nane and token dialects of SPEC §2, chosen at the handshake."""
 
+import asyncio
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
@@ -9,6 +12,8 @@ from chatsite.limits import TokenBucket
 from messaging import protocol, services
 from messaging.hub import current_hub, get_hub
 from messaging.writer import get_writer
+
+log = logging.getLogger(__name__)
 
 CLOSE_TOO_BIG = 1009
 
@@ -117,7 +122,7 @@ class TokenConsumer(ChatConsumer):
 
     async def connect(self):
         handshake = self.scope["chat_handshake"]
-        self.session = None
+        self.session = self.heartbeat = None
         session = await database_sync_to_async(services.open_session)(handshake.token)
         if session is None:
             await self.close()
@@ -127,6 +132,7 @@ class TokenConsumer(ChatConsumer):
         # In the room before the notice goes out: the joiner hears its own `joined`.
         await self.hub.enter(self, session.room.key)
         await database_sync_to_async(services.announce_joined)(session)
+        self.heartbeat = asyncio.create_task(self.keep_alive())
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -137,6 +143,8 @@ class TokenConsumer(ChatConsumer):
 
     async def disconnect(self, code):
         self.hub.remove(self)
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
         if self.session is not None:
             await database_sync_to_async(services.end_session)(self.session)
 
@@ -184,3 +192,19 @@ class TokenConsumer(ChatConsumer):
 
     async def send_error(self, error):
         await self.send(text_data=protocol.system_frame(str(error)))
+
+    async def keep_alive(self):
+        """Refresh the session's heartbeat, so it keeps its nickname; close once it was taken over."""
+        while True:
+            await asyncio.sleep(settings.CHAT_SESSION_HEARTBEAT_INTERVAL)
+            try:
+                held = await database_sync_to_async(services.refresh_session)(self.session)
+            except Exception:
+                log.exception("Heartbeat of chat session %s failed; trying again", self.session.nickname)
+                continue
+            if not held:
+                # Ended elsewhere: this process looked dead long enough for the nickname to be taken.
+                self.hub.remove(self)
+                await self.send_error(services.ChatError(f"session of {self.session.nickname} ended"))
+                await self.close()
+                return

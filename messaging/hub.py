@@ -42,6 +42,10 @@ def get_hub():
     return hub
 
 
+def _failed(future):
+    return future.done() and (future.cancelled() or future.exception() is not None)
+
+
 class Drain:
     """A FIFO queue emptied, in order, by one task that exists only while there is work."""
 
@@ -119,16 +123,22 @@ class Hub:
 
     async def send_out(self, event):
         if self.distributed:
-            await self.start()
-            await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
-        else:
-            self.incoming.put(event)
+            try:
+                await self.start()
+                await self.layer.group_send(settings.CHAT_NODES_GROUP, {"type": EVENT_TYPE, **event})
+                return
+            except Exception:
+                # Redis is down. The message is stored already; this node's own clients
+                # still get it now, other nodes' clients only find it in the history.
+                log.warning("chat hub: channel layer unreachable; delivering to this node's clients only")
+        self.incoming.put(event)
 
     async def start(self):
         """Join the nodes group once per process, with one channel and one receive task."""
         if not self.distributed:
             return
-        if self.subscribed is None:
+        if self.subscribed is None or _failed(self.subscribed):
+            # A subscription that failed (Redis down at the first connect) is tried again.
             self.subscribed = asyncio.ensure_future(self._subscribe())
         await asyncio.shield(self.subscribed)
 

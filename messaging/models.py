@@ -62,7 +62,8 @@ class ChatSessionQuerySet(models.QuerySet):
         """Sessions whose nickname nobody else may take: live, or reserved and still claimable."""
         now = now or timezone.now()
         return self.filter(ended__isnull=True, expires__gt=now).filter(
-            Q(connected__isnull=False) | Q(issued__gt=connect_window_start(now))
+            Q(connected__isnull=False, seen__gte=stale_cutoff(now))
+            | Q(connected__isnull=True, issued__gt=connect_window_start(now))
         )
 
     def stale(self, now=None):
@@ -75,6 +76,11 @@ def connect_window_start(now):
     return now - timedelta(seconds=settings.AUTH_CONNECT_WINDOW)
 
 
+def stale_cutoff(now):
+    """The oldest heartbeat at which a connected session still holds its nickname."""
+    return now - timedelta(seconds=settings.CHAT_SESSION_STALE_AFTER)
+
+
 class ChatSession(models.Model):
     """A token-dialect session: the nickname `/auth` reserved and, once connected, its room."""
 
@@ -83,6 +89,9 @@ class ChatSession(models.Model):
     expires = models.DateTimeField()
     connected = models.DateTimeField(null=True, blank=True)
     ended = models.DateTimeField(null=True, blank=True)
+    # Refreshed by the consumer's heartbeat: a process that dies (SIGKILL, power) runs no
+    # disconnect handler, so its sessions must stop counting on their own.
+    seen = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat of the connected socket.")
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions")
 
     objects = ChatSessionQuerySet.as_manager()

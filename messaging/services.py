@@ -208,7 +208,7 @@ def open_session(token):
         claimed = (
             ChatSession.objects.holding_nickname(now)
             .filter(pk=session_id, connected__isnull=True)
-            .update(connected=now, room=global_room)
+            .update(connected=now, seen=now, room=global_room)
         )
         if claimed != 1:
             # A refused handshake stores nothing, not even the `global` room made for it.
@@ -250,6 +250,11 @@ def set_nickname(session, nickname):
     session.nickname = nickname
 
 
+def refresh_session(session):
+    """Heartbeat: the session still holds its nickname; False once it was ended (taken over after going stale)."""
+    return ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(seen=timezone.now()) == 1
+
+
 def end_session(session):
     """Free the nickname and kill the token; the room hears `left` once, whatever ended it."""
     with transaction.atomic():
@@ -260,11 +265,8 @@ def end_session(session):
 
 
 def users_in(room):
-    return sorted(
-        ChatSession.objects.filter(room=room, connected__isnull=False, ended__isnull=True).values_list(
-            "nickname", flat=True
-        )
-    )
+    live = ChatSession.objects.holding_nickname().filter(room=room, connected__isnull=False)
+    return sorted(live.values_list("nickname", flat=True))
 
 
 def nickname_in_use(name):

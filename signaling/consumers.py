@@ -86,6 +86,11 @@ class SignalingConsumer(AsyncWebsocketConsumer):
             )
         except ChannelFull:
             raise ClientError(f"{signal.target} is not keeping up; send again later")
+        except Exception as error:
+            # Redis down (REDIS_URL): tell the sender and keep its socket, instead of letting
+            # the exception end the consumer (a 1011 close); the layer reconnects by itself.
+            logger.warning("Forwarding to %s failed: %r", signal.target, error)
+            raise ClientError(f"could not reach {signal.target} just now; send again later")
 
     async def close_because(self, cause, code):
         """Name the cause in a frame, then close: daphne drops close reasons (SPEC §6)."""

@@ -39,6 +39,12 @@ def start_server(tmp_path_factory, name, **settings):
     return ServerProcess(env, port).start()
 
 
+def second_server(server, **settings):
+    """Another server process on the same database (and channel layer) as `server`."""
+    env = {**server.env, **{key: str(value) for key, value in settings.items()}}
+    return ServerProcess(env, free_port()).start()
+
+
 @pytest.fixture(scope="session")
 def live_server_process(tmp_path_factory):
     """The whole platform over real sockets, shared by the end-to-end tests."""

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,15 +17,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def require(available, reason):
-    """Skip with `reason` when a component is missing; under CI, fail instead."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(reason)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -45,6 +37,15 @@ def chromium(*extra_args):
             yield browser
         finally:
             browser.close()
+
+
+def require(available, reason):
+    """Skip with `reason` when a component is missing; under CI, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
 
 
 def free_port():
@@ -81,9 +82,7 @@ def stop_process(process, timeout=10):
 
 def manage(*args, env):
     """Run a management command in a child process and return its stdout."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run(manage_command(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if result.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -104,44 +103,60 @@ def fresh_database_url(tmp_path, name):
     return f"{base}/{database}"
 
 
-class ServerProcess:
-    """A real ASGI server (daphne) in a child process, on its own database."""
+def spawn(command, env):
+    """Start `command` in ROOT with its output in a file: nobody reads the log while it runs,
+    and a full pipe would block the child on its next warning. Read it with `output()`."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the process object)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log = log
+    return process
 
-    def __init__(self, env, port):
-        self.env, self.port = env, port
+
+def output(process):
+    """Everything the spawned process has written so far."""
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")
+
+
+def manage_command(*args):
+    return [sys.executable, "manage.py", *args]
+
+
+class ServerProcess:
+    """A real ASGI server (daphne, or `manage.py runserver` as `make run` starts it) in a child process."""
+
+    def __init__(self, env, port, runserver=False):
+        self.env, self.port, self.runserver = env, port, runserver
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.process = None
 
     def start(self):
-        # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe
-        # would block the server on its next warning.
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the server; closed in stop)
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
+        if self.runserver:
+            command = manage_command("runserver", f"127.0.0.1:{self.port}", "--noreload")
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "chatsite.asgi:application",
+            ]
+        self.process = spawn(command, self.env)
         try:
             wait_for_port(self.port, process=self.process)
         except RuntimeError as error:
-            raise RuntimeError(f"{error}; its log:\n{self.read_log()}") from None
+            raise RuntimeError(f"{error}; its log:\n{output(self.process)}") from None
         return self
 
-    def command(self):
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"]
-
-    def read_log(self):
-        """Everything the server has logged so far."""
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
     def stop(self):
+        """SIGTERM; the exit code, or None if it had to be killed."""
         if self.process:
-            stop_process(self.process)
-            self.log.close()
+            return stop_process(self.process)
+        return None
 
     def get_json(self, path):
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
@@ -158,9 +173,47 @@ class ServerProcess:
         except urllib.error.HTTPError as error:
             return error.code, json.load(error), error.headers
 
+    def read_log(self):
+        """Everything the server has logged so far."""
+        return output(self.process)
+
 
 def server_env(database_url, **extra):
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1", DEBUG="1")
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update({key: str(value) for key, value in extra.items()})
     return env
+
+
+class RedisProcess:
+    """A private `redis-server` (no persistence) on a free port; restartable on the same port."""
+
+    def __init__(self):
+        require(shutil.which("redis-server"), "redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def kill(self):
+        """SIGKILL: Redis vanishes without closing anything, as in a crash."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process:
+            stop_process(self.process)
+
+
+def report(scenario, **figures):
+    """Print a fault scenario's figures as a JSON line; `make faults` also appends them to FAULTS_REPORT."""
+    line = json.dumps({"scenario": scenario, **figures})
+    print(line)
+    if path := os.environ.get("FAULTS_REPORT"):
+        with open(path, "a") as results:
+            results.write(line + "\n")

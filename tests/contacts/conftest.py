@@ -1,8 +1,6 @@
 import contextlib
 import itertools
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -11,7 +9,16 @@ import pytest
 from contacts import protocol
 from contacts.client import ContactsClient
 from contacts.protocol import Handshake
-from tests.support import ROOT, free_port, fresh_database_url, manage, server_env, stop_process, wait_for_port
+from tests.support import (
+    free_port,
+    fresh_database_url,
+    manage,
+    manage_command,
+    server_env,
+    spawn,
+    stop_process,
+    wait_for_port,
+)
 
 # Small intervals so heartbeats, silence and redials happen within a test's patience.
 FAST = {
@@ -44,21 +51,9 @@ class ReplicaProcess:
 
     def start(self):
         peers = [arg for port in self.peers for arg in ("--peer", f"127.0.0.1:{port}")]
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "contact_replica",
-                "--name",
-                self.name,
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                *peers,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        listen = f"127.0.0.1:{self.port}"
+        self.process = spawn(
+            manage_command("contact_replica", "--name", self.name, "--listen", listen, *peers), self.env
         )
         wait_for_port(self.port, process=self.process)
         return self

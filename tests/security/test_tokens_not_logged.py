@@ -5,7 +5,6 @@ each request line with its query string), at LOG_LEVEL=DEBUG so that every logge
 """
 
 import asyncio
-import sys
 import urllib.error
 import urllib.request
 
@@ -16,17 +15,12 @@ from websockets.exceptions import InvalidStatus
 from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
 
 
-class RunserverProcess(ServerProcess):
-    def command(self):
-        return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
     env = server_env(fresh_database_url(tmp_path_factory.mktemp("logged"), "logged"), LOG_LEVEL="DEBUG")
     manage("migrate", "--noinput", env=env)
-    server = RunserverProcess(env, port).start()
+    server = ServerProcess(env, port, runserver=True).start()
     yield server
     server.stop()
 

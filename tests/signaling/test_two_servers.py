@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import start_server
-from tests.support import ServerProcess, free_port, require
+from tests.conftest import second_server, start_server
+from tests.support import report, require
 
 
 def register(server, username):
@@ -28,12 +28,6 @@ def register(server, username):
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["Set-Cookie"].split(";")[0]
-
-
-def second_server(server, **settings):
-    """Another server process on the same database (and channel layer) as `server`."""
-    env = {**server.env, **{key: str(value) for key, value in settings.items()}}
-    return ServerProcess(env, free_port()).start()
 
 
 async def frames_until_closed(ws):
@@ -75,6 +69,7 @@ async def test_a_user_connected_to_one_server_is_refused_by_the_other(two_server
         assert await is_held(holder)
 
 
+@pytest.mark.faults
 async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path_factory):
     timing = {"SIGNALING_STALE_AFTER": 1.5, "SIGNALING_HEARTBEAT_INTERVAL": 0.3}
     doomed = start_server(tmp_path_factory, "signaling-doomed", **timing)
@@ -84,6 +79,7 @@ async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path
         ws = await connect(f"{doomed.ws_url}/v1/connect", additional_headers={"Cookie": cookie})
         doomed.process.send_signal(signal.SIGKILL)  # no disconnect handler runs: the row stays behind
         doomed.process.wait()
+        killed = asyncio.get_running_loop().time()
 
         async def reconnect():
             return await connect(f"{survivor.ws_url}/v1/connect", additional_headers={"Cookie": cookie})
@@ -94,6 +90,12 @@ async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path
             assert asyncio.get_running_loop().time() < deadline, "the dead server's row never expired"
             await asyncio.sleep(0.2)
         assert await is_held(again)
+        freed_after = round(asyncio.get_running_loop().time() - killed, 2)
+        report(
+            "web process SIGKILLed: signaling user",
+            stale_after_s=timing["SIGNALING_STALE_AFTER"],
+            freed_after_s=freed_after,
+        )
         await again.close()
         await ws.close()
     finally:

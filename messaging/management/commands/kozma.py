@@ -51,6 +51,9 @@ class Kozma:
         done, pending = await asyncio.wait({reader, poster, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+        # Wait for them before the socket closes: a send cut short by the close would
+        # otherwise end as "Task exception was never retrieved" in the log.
+        await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
             if task is not stopper and task.exception():
                 raise task.exception()
@@ -62,7 +65,8 @@ class Kozma:
                 log.warning("kozma: the server refused a message: %s", frame)
 
     async def post_forever(self, ws):
-        while True:
+        # `pause` returns at once once stopping, and a cancel can be lost in 3.11's wait_for: check.
+        while not self.stopping.is_set():
             await self.post_one(ws)
             await self.pause(random.uniform(0, self.max_interval))
 

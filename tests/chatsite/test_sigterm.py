@@ -1,0 +1,113 @@
+"""Every process of the Procfile stops cleanly on SIGTERM: exit code 0, sockets closed, no traceback."""
+
+import asyncio
+import signal
+import time
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.support import (
+    ServerProcess,
+    free_port,
+    fresh_database_url,
+    manage,
+    manage_command,
+    output,
+    report,
+    server_env,
+    spawn,
+    stop_process,
+)
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def env(tmp_path):
+    env = server_env(fresh_database_url(tmp_path, "sigterm"))
+    manage("migrate", "--noinput", env=env)
+    return env
+
+
+async def close_code(ws):
+    """The close code the server sent (None when the connection just dropped)."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), 10)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+def sigterm(process):
+    """SIGTERM and wait; the exit code (None if it had to be killed) and the seconds it took."""
+    began = time.monotonic()
+    code = stop_process(process, timeout=10)
+    return code, round(time.monotonic() - began, 2)
+
+
+async def wait_for_output(process, text, timeout=20):
+    deadline = time.monotonic() + timeout
+    while text not in output(process):
+        assert process.poll() is None, f"exited with {process.returncode}:\n{output(process)}"
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{output(process)}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("runserver", [True, False], ids=["runserver", "daphne"])
+async def test_a_web_process_closes_every_socket_with_1001_and_frees_its_users(env, runserver):
+    server = ServerProcess(env, free_port(), runserver=runserver).start()
+    try:
+        token = server.call("POST", "/auth?nickname=tess")[1]["token"]
+        cookie = server.call("POST", "/v1/register", {"username": "sig"})[2]["Set-Cookie"].split(";")[0]
+        sockets = [
+            await connect(f"{server.ws_url}/ws?username=nane"),
+            await connect(f"{server.ws_url}/ws", subprotocols=[token]),
+            await connect(f"{server.ws_url}/v1/connect", additional_headers={"Cookie": cookie}),
+        ]
+        await sockets[1].recv()  # "tess joined": the session is open
+        began = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        codes = [await close_code(ws) for ws in sockets]
+        exit_code = server.process.wait(10)
+        seconds = round(time.monotonic() - began, 2)
+    finally:
+        server.stop()
+    log = output(server.process)
+    assert codes == [1001, 1001, 1001]
+    assert exit_code == 0, log
+    assert "Traceback" not in log
+    # The consumers' disconnect handlers ran: the nickname and the signaling user are free at once.
+    held = "from messaging.models import ChatSession as C; from signaling.models import ActiveConnection as A; "
+    held += "print(C.objects.holding_nickname().count(), A.objects.count())"
+    assert manage("shell", "--no-imports", "-c", held, env=env).split() == ["0", "0"]
+    report(
+        f"SIGTERM web ({'runserver' if runserver else 'daphne'})",
+        close_codes=codes,
+        exit_code=exit_code,
+        exit_s=seconds,
+    )
+
+
+async def test_the_nameserver_worker_stops_between_passes(env):
+    worker = spawn(manage_command("nameserver_worker"), env)
+    await wait_for_output(worker, "Pruned")
+    exit_code, seconds = sigterm(worker)
+    assert exit_code == 0
+    assert "Stopped." in output(worker)
+    assert "Traceback" not in output(worker)
+    report("SIGTERM nameserver_worker", exit_code=exit_code, exit_s=seconds)
+
+
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "server-down"])
+async def test_kozma_stops_whether_connected_or_retrying(tmp_path, live_server_process, connected):
+    env = server_env(fresh_database_url(tmp_path, "unused"))  # the bot is only a client
+    url = live_server_process.ws_url if connected else f"ws://127.0.0.1:{free_port()}"
+    bot = spawn(manage_command("kozma", "--url", url, "--start-delay", "0", "--max-interval", "0.2"), env)
+    await wait_for_output(bot, "kozma: connected" if connected else "unreachable")
+    exit_code, seconds = sigterm(bot)
+    assert exit_code == 0
+    assert "kozma: stopped after" in output(bot)
+    assert "Traceback" not in output(bot)
+    report(f"SIGTERM kozma ({'connected' if connected else 'retrying'})", exit_code=exit_code, exit_s=seconds)
