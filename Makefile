@@ -20,6 +20,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.bench: $(VENV)/.dev requirements-bench.txt
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	touch $@
+
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
@@ -51,7 +55,9 @@ format: setup-dev
 	ruff format .
 	ruff check --fix .
 
-bench: setup-dev
+# Issue 6's figures (~25 min; needs wrk and redis-server): bench/results/*.json and *.png.
+bench: $(VENV)/.bench
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	python -m bench.run
 
 # Crash, restart and SIGTERM scenarios (real processes); figures in bench/results/faults.jsonl.

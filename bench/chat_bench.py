@@ -14,13 +14,30 @@ import subprocess
 import sys
 import uuid
 
-from bench.harness import LOAD_CORE, ROOT, RUNS, emit, fresh_database, median_of, pinned, redis_server, save, web_server
+from bench.harness import (
+    LOAD_CORE,
+    ROOT,
+    RUNS,
+    cpu_seconds,
+    emit,
+    fresh_database,
+    median_of,
+    pinned,
+    redis_server,
+    save,
+    web_server,
+)
 
 SWEEP = [(10, 1, 30.0), (100, 1, 30.0), (1000, 1, 30.0), (100, 10, 400.0)]
 
 
-def fanout(urls, clients, senders, rate, duration, load_core=LOAD_CORE, **labels):
-    """RUNS runs of bench.chat_fanout against `urls`; the median run, with every run's figures."""
+def fanout(urls, pids, clients, senders, rate, duration, load_core=LOAD_CORE, **labels):
+    """RUNS runs of bench.chat_fanout against `urls`; the median run, with every run's figures.
+
+    Also the servers' CPU time per delivery over all runs (connecting the clients included),
+    the figure PERF-NOTES compares servers by, and what several nodes add up.
+    """
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     ws_urls = [url.replace("http", "ws", 1) for url in urls]
     command = [sys.executable, "-m", "bench.chat_fanout", *ws_urls, "--clients", str(clients)]
     command += ["--senders", str(senders), "--rate", str(rate), "--duration", str(duration)]
@@ -29,26 +46,29 @@ def fanout(urls, clients, senders, rate, duration, load_core=LOAD_CORE, **labels
         output = subprocess.run(pinned(command, load_core), cwd=ROOT, capture_output=True, text=True, check=True)
         runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
     # Lost counts every run, not the median one: one lost message anywhere shows.
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     record = median_of(runs, "deliveries_per_s", lost=sum(run["lost"] for run in runs))
-    return emit({**labels, **record, "p99_ms_runs": [run["p99_ms"] for run in runs]})
+    record["p99_ms_runs"] = [run["p99_ms"] for run in runs]
+    record["server_us_per_delivery"] = round(cpu * 1e6 / max(1, sum(run["received"] for run in runs)), 1)
+    return emit({**labels, **record})
 
 
 def sweep(server, duration):
-    with web_server(server) as (url, _pid):
-        return [fanout([url], *load, duration, server=server, layer="in-memory") for load in SWEEP]
+    with web_server(server) as (url, pid):
+        return [fanout([url], [pid], *load, duration, server=server, layer="in-memory") for load in SWEEP]
 
 
 def ceiling(duration, rates):
-    with web_server("uvicorn") as (url, _pid):
-        return [fanout([url], 1000, 1, rate, duration, server="uvicorn", scenario="ceiling") for rate in rates]
+    with web_server("uvicorn") as (url, pid):
+        return [fanout([url], [pid], 1000, 1, rate, duration, server="uvicorn", scenario="ceiling") for rate in rates]
 
 
 def layers(duration):
     records = []
     for layer in ("core", "pubsub"):
-        with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, REDIS_LAYER=layer) as (url, _pid):
+        with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, REDIS_LAYER=layer) as (url, pid):
             for load in (SWEEP[2], SWEEP[3]):
-                records.append(fanout([url], *load, duration, server="uvicorn", layer=layer, scenario="layers"))
+                records.append(fanout([url], [pid], *load, duration, server="uvicorn", layer=layer, scenario="layers"))
     return records
 
 
@@ -56,12 +76,22 @@ def nodes(duration, rate):
     records = []
     with redis_server() as redis, fresh_database() as database:
         settings = {"REDIS_URL": redis, "CHAT_NODES_GROUP": f"bench.{uuid.uuid4().hex}", "database_url": database}
-        with web_server("uvicorn", core="0", **settings) as (first, _):
+        with web_server("uvicorn", core="0", **settings) as (first, first_pid):
             load = (1000, 1, rate, duration)
-            records.append(fanout([first], *load, load_core=None, server="uvicorn", nodes=1, scenario="nodes"))
-            with web_server("uvicorn", core="1", **settings) as (second, _):
+            records.append(
+                fanout([first], [first_pid], *load, load_core=None, server="uvicorn", nodes=1, scenario="nodes")
+            )
+            with web_server("uvicorn", core="1", **settings) as (second, second_pid):
                 records.append(
-                    fanout([first, second], *load, load_core=None, server="uvicorn", nodes=2, scenario="nodes")
+                    fanout(
+                        [first, second],
+                        [first_pid, second_pid],
+                        *load,
+                        load_core=None,
+                        server="uvicorn",
+                        nodes=2,
+                        scenario="nodes",
+                    )
                 )
     return records
 

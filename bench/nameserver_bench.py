@@ -1,10 +1,10 @@
 """Name server under real HTTP load: `GET /clients` and `PATCH /client` with 100 live clients.
 
 Runs `wrk -t1 -cC -dDs` (pinned to the load core) against the web process of `make run`
-(started here on a fresh database and pinned to the server core, or --url for a running
-one). While wrk runs, a keeper thread heartbeats every client once a second, as the
-original Go client does, so all 100 stay live. Prints one JSON line per endpoint with
-the median of --runs runs.
+under each server (started here on a fresh database, pinned to the server core), or
+--url for a running one. While wrk runs, a keeper thread heartbeats every client once a
+second, as the original Go client does, so all 100 stay live. Prints one JSON line per
+server and endpoint with the median of 3 runs; results in bench/results/nameserver.json.
 """
 
 import argparse
@@ -15,11 +15,10 @@ import shutil
 import statistics
 import subprocess
 import threading
-from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import LOAD_CORE, emit, pinned, web_server
+from bench.harness import LOAD_CORE, RUNS, SERVERS, emit, median_of, pinned, save, web_server
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 
@@ -53,9 +52,24 @@ def wrk(url, script, connections, duration, args=()):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def median_run(runs):
-    middle = sorted(runs, key=lambda run: run["requests_per_s"])[len(runs) // 2]
-    return {**middle, "requests_per_s_runs": [run["requests_per_s"] for run in runs]}
+def measure(url, server, options):
+    target = urlsplit(url)
+    ids = register_clients(target.hostname, target.port, options.clients)
+    stop = threading.Event()
+    keeper = threading.Thread(target=keep_alive, args=(target.hostname, target.port, ids, stop), daemon=True)
+    keeper.start()
+    records = []
+    try:
+        loads = [("GET /clients", "/clients", "get.lua", ()), ("PATCH /client", "/client", "heartbeat.lua", ids)]
+        for endpoint, path, script, args in loads:
+            runs = [wrk(url + path, script, options.connections, options.duration, args) for _ in range(RUNS)]
+            record = median_of(runs, "requests_per_s", p99_ms_median=statistics.median(run["p99_ms"] for run in runs))
+            labels = {"server": server, "endpoint": endpoint, "live_clients": options.clients}
+            records.append(emit({**labels, "connections": options.connections, **record}))
+    finally:
+        stop.set()
+        keeper.join()
+    return records
 
 
 def main():
@@ -64,36 +78,17 @@ def main():
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian) or `brew install wrk`.")
-
-    with nullcontext((options.url, None)) if options.url else web_server() as (url, _pid):
-        target = urlsplit(url)
-        ids = register_clients(target.hostname, target.port, options.clients)
-        stop = threading.Event()
-        keeper = threading.Thread(target=keep_alive, args=(target.hostname, target.port, ids, stop), daemon=True)
-        keeper.start()
-        try:
-            loads = [("GET /clients", "/clients", "get.lua", ()), ("PATCH /client", "/client", "heartbeat.lua", ids)]
-            for endpoint, path, script, args in loads:
-                load = (url + path, script, options.connections, options.duration, args)
-                runs = [wrk(*load) for _ in range(options.runs)]
-                emit(
-                    {
-                        "bench": "nameserver",
-                        "endpoint": endpoint,
-                        "live_clients": options.clients,
-                        "connections": options.connections,
-                        "server": "manage.py runserver (daphne)" if not options.url else options.url,
-                        **median_run(runs),
-                        "p99_ms_median": statistics.median(run["p99_ms"] for run in runs),
-                    }
-                )
-        finally:
-            stop.set()
-            keeper.join()
+    if options.url:
+        measure(options.url, options.url, options)
+        return
+    records = []
+    for server in SERVERS:
+        with web_server(server) as (url, _pid):
+            records += measure(url, server, options)
+    save("nameserver", records)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.shortcuts import render
 
 
 def chat_page(request):
     """The chat page: pick a name, browse rooms and their history, talk live (nane dialect)."""
-    return render(request, "messaging/chat.html")
+    # With several nodes (README, Several nodes) a person can tell which one they are on.
+    return render(request, "messaging/chat.html", {"node": settings.NODE_NAME or settings.NODE_ADDRESS})
