@@ -56,7 +56,7 @@ def chat_scenarios(records):
             bars.append((f"{r['nodes']} node{'s' * (r['nodes'] > 1)} on Redis\n{load}", r))
     if not bars:
         return
-    fig, axis = plt.subplots(figsize=(max(8, 1.1 * len(bars)), 4.5))
+    fig, axis = plt.subplots(figsize=(max(8, 1.4 * len(bars)), 4.5))
     labels = [label for label, _ in bars]
     values = [r["deliveries_per_s"] for _, r in bars]
     axis.bar(range(len(bars)), values, color="#4c72b0")
