@@ -62,3 +62,14 @@ def env_choice(name, choices, default):
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
     return value
+
+
+def env_heartbeat(name, stale_name, stale_after):
+    """A heartbeat interval, a third of its staleness window unless set; must be inside it."""
+    interval = env_float(name, stale_after / 3)
+    if not 0 < interval < stale_after:
+        raise ImproperlyConfigured(
+            f"{name} must be above 0 and below {stale_name}, or live holders would count as stale: "
+            f"set it to about a third of {stale_name}."
+        )
+    return interval

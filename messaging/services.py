@@ -93,27 +93,27 @@ def post_messages(posts):
     messages, one DELETE for the history beyond CHAT_MAX_MESSAGES_IN_ROOM.
     """
     now = timezone.now()
-    by_room = defaultdict(list)
-    for post in posts:
-        by_room[room_key(post.room_name)].append(post)
-    stored = {}
+    by_room = defaultdict(list)  # room key → indexes into posts, in order
+    for index, post in enumerate(posts):
+        by_room[room_key(post.room_name)].append(index)
+    rooms, messages = [None] * len(posts), [None] * len(posts)
     with transaction.atomic():
-        for key, room_posts in by_room.items():
-            room, _ = Room.objects.get_or_create(key=key, defaults={"name": room_posts[0].room_name.strip()})
+        for key, indexes in by_room.items():
+            room, _ = Room.objects.get_or_create(key=key, defaults={"name": posts[indexes[0]].room_name.strip()})
             # The row lock orders concurrent writers of one room (PostgreSQL; SQLite's
             # IMMEDIATE transactions already serialise every writer).
             room = Room.objects.select_for_update().get(pk=room.pk)
             first = room.last_seq + 1
-            room.last_seq += len(room_posts)
+            room.last_seq += len(indexes)
             room.save(update_fields=["last_seq"])
-            messages = Message.objects.bulk_create(
+            created = Message.objects.bulk_create(
                 Message(room=room, seq=first + n, sender=p.sender, text=p.text, client_id=p.client_id, created=now)
-                for n, p in enumerate(room_posts)
+                for n, p in enumerate(posts[index] for index in indexes)
             )
             Message.objects.filter(room=room, seq__lte=room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM).delete()
-            stored.update({id(post): (room, message) for post, message in zip(room_posts, messages, strict=True)})
-        for post in posts:
-            room, _ = stored[id(post)]
+            for index, message in zip(indexes, created, strict=True):
+                rooms[index], messages[index] = room, message
+        for post, room in zip(posts, rooms, strict=True):
             fields = {"room": room.name, "text": post.text, "sender": post.sender, "created": now}
             _after_commit(
                 {
@@ -122,7 +122,7 @@ def post_messages(posts):
                     "token": protocol.token_frame(post.sender, post.text),
                 }
             )
-    return [stored[id(post)][1] for post in posts]
+    return messages
 
 
 def message_as_dict(message, room_name):
