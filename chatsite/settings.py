@@ -80,8 +80,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The same backend, with one writer at a time per process queued on a lock (chatsite/sqlite).
-    DATABASES["default"]["ENGINE"] = "chatsite.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

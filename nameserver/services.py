@@ -1,22 +1,15 @@
 """Every write of the name server: register, heartbeat, prune."""
 
-from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from nameserver.models import Client, encode_entry_tail
 
-# The writes run in transactions so that, on SQLite, they queue on the process's writer
-# lock (chatsite/sqlite) rather than sleep in SQLite's busy handler.
-
-
-@transaction.atomic
 def register_client(*, ip, port, name, now=None):
     return Client.objects.create(ip=ip, port=port, name=name, connected=now or timezone.now())
 
 
-@transaction.atomic
 def heartbeat(client_id, now=None):
     """Mark a live client alive now; False when the id is unknown or already expired.
 
