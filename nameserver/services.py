@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from nameserver.models import Client, encode_entry_tail
 
+
 def register_client(*, ip, port, name, now=None):
     return Client.objects.create(ip=ip, port=port, name=name, connected=now or timezone.now())
 
