@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through each app's routing."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -25,3 +26,7 @@ application = ProtocolTypeRouter(
 
 # Only ASGI servers import this module, so this is "when the web node starts".
 start_node_announcer()
+
+# Everything imported by now lives as long as the process: take it out of the cyclic
+# collector's full passes, which paused the chat for 80 to 180 ms at 400 msg/s (the p99).
+gc.freeze()
