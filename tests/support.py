@@ -122,29 +122,34 @@ def manage_command(*args):
     return [sys.executable, "manage.py", *args]
 
 
-class ServerProcess:
-    """A real ASGI server (daphne, or `manage.py runserver` as `make run` starts it) in a child process."""
+SERVER_COMMANDS = {
+    "daphne": lambda port: [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "chatsite.asgi:application",
+    ],
+    "runserver": lambda port: manage_command("runserver", f"127.0.0.1:{port}", "--noreload"),
+    "uvicorn": lambda port: manage_command("uvicorn", f"127.0.0.1:{port}"),
+}
 
-    def __init__(self, env, port, runserver=False):
-        self.env, self.port, self.runserver = env, port, runserver
+
+class ServerProcess:
+    """A real ASGI server in a child process: daphne, `manage.py runserver` as `make run`
+    starts it, or `manage.py uvicorn`."""
+
+    def __init__(self, env, port, server="daphne"):
+        self.env, self.port, self.server = env, port, server
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.process = None
 
     def start(self):
-        if self.runserver:
-            command = manage_command("runserver", f"127.0.0.1:{self.port}", "--noreload")
-        else:
-            command = [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "chatsite.asgi:application",
-            ]
+        command = SERVER_COMMANDS[self.server](self.port)
         self.process = spawn(command, self.env)
         try:
             wait_for_port(self.port, process=self.process)

@@ -20,7 +20,7 @@ def server(tmp_path_factory):
     port = free_port()
     env = server_env(fresh_database_url(tmp_path_factory.mktemp("logged"), "logged"), LOG_LEVEL="DEBUG")
     manage("migrate", "--noinput", env=env)
-    server = ServerProcess(env, port, runserver=True).start()
+    server = ServerProcess(env, port, server="runserver").start()
     yield server
     server.stop()
 

@@ -1,4 +1,7 @@
 import uvicorn
+from channels.routing import get_default_application
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -16,8 +19,11 @@ class Command(BaseCommand):
         host, _, port = addrport.rpartition(":")
         if not host or not port.isdigit():
             raise CommandError(f"{addrport!r} is not ip:port; write it as 127.0.0.1:8000.")
+        application = get_default_application()
+        if settings.DEBUG:
+            application = ASGIStaticFilesHandler(application)  # as runserver does: the admin's CSS
         uvicorn.run(
-            "chatsite.asgi:application",
+            application,
             host=host.strip("[]"),
             port=int(port),
             loop="uvloop",
