@@ -1,3 +1,6 @@
+import signal
+import sys
+
 import uvicorn
 from channels.routing import get_default_application
 from django.conf import settings
@@ -19,6 +22,9 @@ class Command(BaseCommand):
         host, _, port = addrport.rpartition(":")
         if not host or not port.isdigit():
             raise CommandError(f"{addrport!r} is not ip:port; write it as 127.0.0.1:8000.")
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
+        # handler it found: let that end the process with 0, as the other commands do.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         application = get_default_application()
         if settings.DEBUG:
             application = ASGIStaticFilesHandler(application)  # as runserver does: the admin's CSS
