@@ -71,3 +71,12 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr("django.utils.timezone.now", clock)
     return clock
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """No kept connections in the test process: a worker thread's (the HTTP bridge's pool)
+    would stay open after its test, and PostgreSQL refuses to drop a database in use."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
