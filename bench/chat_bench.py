@@ -15,6 +15,7 @@ import sys
 import uuid
 
 from bench.harness import (
+    BENCH_SERVERS,
     LOAD_CORE,
     ROOT,
     RUNS,
@@ -103,7 +104,7 @@ def main():
     parser.add_argument("--nodes-rate", type=float, default=90.0, help="msg/s at 1,000 clients for 1 vs 2 nodes")
     options = parser.parse_args()
     records = []
-    for server in ("runserver", "uvicorn"):
+    for server in BENCH_SERVERS:
         records += sweep(server, options.duration)
     records += ceiling(options.duration, options.ceiling_rates)
     records += layers(options.duration)

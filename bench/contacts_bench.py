@@ -7,18 +7,16 @@ bench/results/contacts.json. `make bench` runs this on the load core.
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-from bench.harness import ROOT, RUNS, SERVER_CORE, emit, pinned, save
+from bench.harness import RUNS, SERVER_CORE, emit, manage_env, pinned, save
 from contacts.client import ContactsClient
 from contacts.protocol import ClientUpdate
-from tests.support import free_port, wait_for_port
+from tests.support import free_port, manage, manage_command, spawn, stop_process, wait_for_port
 
 RECORDS = []
 
@@ -28,13 +26,12 @@ def report(metric, value, unit, **extra):
 
 
 def start_replica(workdir, database, name, port, peers=()):
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir}/{database}.sqlite3", LOG_LEVEL="WARNING")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    """A replica pinned to the server core, in production mode like the web process."""
+    env = manage_env(f"sqlite:///{workdir}/{database}.sqlite3")
+    manage("migrate", "-v0", env=env)
     peers = [arg for other in peers for arg in ("--peer", f"127.0.0.1:{other}")]
     command = ["contact_replica", "--name", name, "--listen", f"127.0.0.1:{port}", *peers]
-    return subprocess.Popen(
-        pinned([sys.executable, "manage.py", *command], SERVER_CORE), cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-    )
+    return spawn(pinned(manage_command(*command), SERVER_CORE), env)
 
 
 def start_replicas(workdir, shared):
@@ -136,9 +133,7 @@ def main():
                 exact &= updates_per_second(("127.0.0.1", port), args.updates, "contacts_updates_per_second_no_peers")
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(30)
+                stop_process(process, 30)
     if not args.replicas:
         save("contacts", RECORDS)
     sys.exit(0 if exact else 1)

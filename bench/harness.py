@@ -9,14 +9,12 @@ import os
 import platform
 import resource
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tests.support import SERVER_COMMANDS, RedisProcess, free_port, manage, spawn, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -31,10 +29,8 @@ PRODUCTION = {
     "LOG_LEVEL": "WARNING",
     "WS_MAX_CONNECTIONS_PER_ADDRESS": "0",
 }
-SERVERS = {
-    "runserver": lambda port: ["runserver", f"127.0.0.1:{port}", "--noreload"],  # daphne
-    "uvicorn": lambda port: ["uvicorn", f"127.0.0.1:{port}"],  # uvloop, httptools
-}
+# runserver serves with daphne; uvicorn is `manage.py uvicorn` (uvloop, httptools).
+BENCH_SERVERS = ("runserver", "uvicorn")
 
 
 def pinned(command, core):
@@ -66,25 +62,6 @@ def median_of(runs, key, **extra):
     return {**middle, **extra, f"{key}_runs": [run[key] for run in runs]}
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_http(url, timeout=30.0):
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within {timeout}s")
-
-
 def manage_env(database_url, **settings):
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1", **PRODUCTION)
     env.update({key: str(value) for key, value in settings.items()})
@@ -96,7 +73,7 @@ def fresh_database():
     """A migrated SQLite file of its own, removed afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite3"
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=manage_env(url), check=True)
+        manage("migrate", "-v0", env=manage_env(url))
         yield url
 
 
@@ -108,24 +85,16 @@ def open_files_unlimited():
 
 @contextmanager
 def web_server(server="runserver", core=SERVER_CORE, database_url=None, **settings):
-    """One web process (`server` as in SERVERS) pinned to `core`; yields (http url, pid)."""
+    """One web process (`server` of BENCH_SERVERS) pinned to `core`; yields (http url, pid)."""
+    open_files_unlimited()  # inherited by the server: 10,000 sockets need it
     with fresh_database() if database_url is None else nullcontext(database_url) as url:
         port = free_port()
-        command = pinned([sys.executable, "manage.py", *SERVERS[server](port)], core)
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=manage_env(url, **settings),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=open_files_unlimited,
-        )
+        process = spawn(pinned(SERVER_COMMANDS[server](port), core), manage_env(url, **settings))
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/api/settings")
+            wait_for_port(port, timeout=30, process=process)
             yield f"http://127.0.0.1:{port}", process.pid
         finally:
-            process.terminate()
-            process.wait(20)
+            stop_process(process, 20)
 
 
 @contextmanager
@@ -133,23 +102,11 @@ def redis_server():
     """A private redis-server on a free port (nothing saved); yields its URL."""
     if not shutil.which("redis-server"):
         raise SystemExit("this benchmark needs redis-server: apt-get install redis-server")
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    redis = RedisProcess().start()
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield redis.url
     finally:
-        process.terminate()
-        process.wait(10)
+        redis.stop()
 
 
 def cpu_seconds(pid):

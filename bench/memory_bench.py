@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import uvloop
 
-from bench.harness import emit, rss_kib, save, web_server
+from bench.harness import BENCH_SERVERS, emit, open_files_unlimited, rss_kib, save, web_server
 from bench.wsload import connect
 
 
@@ -44,9 +44,9 @@ def main():
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < options.connections + 100:
         raise SystemExit(f"the open-files limit ({hard}) is below {options.connections}: raise it (ulimit -n)")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    open_files_unlimited()
     records = []
-    for server in ("runserver", "uvicorn"):
+    for server in BENCH_SERVERS:
         with web_server(server) as (url, pid):
             before, held, connect_s, still_open = uvloop.run(
                 hold(url.replace("http", "ws", 1), options.connections, pid, options.settle)

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import LOAD_CORE, RUNS, SERVERS, emit, median_of, pinned, save, web_server
+from bench.harness import BENCH_SERVERS, LOAD_CORE, RUNS, emit, median_of, pinned, save, web_server
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 
@@ -105,7 +105,7 @@ def main():
         measure(options.url, options.url, options)
         return
     records = []
-    for server in SERVERS:
+    for server in BENCH_SERVERS:
         with web_server(server) as (url, _pid):
             records += measure(url, server, options)
     save("nameserver", records)

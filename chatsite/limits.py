@@ -6,6 +6,24 @@ from collections import Counter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
+# Close code for a frame over WS_MAX_FRAME_BYTES.
+MESSAGE_TOO_BIG = 1009
+
+
+def frame_too_big(text_data, bytes_data, limit):
+    """Whether a WebSocket message is over `limit` bytes (text counted as UTF-8)."""
+    if text_data is not None:
+        # A character is at least one byte, so only a borderline text needs encoding.
+        return len(text_data) > limit or (
+            len(text_data) * 4 > limit and len(text_data.encode("utf-8", "surrogatepass")) > limit
+        )
+    return len(bytes_data or b"") > limit
+
+
+def frame_bucket():
+    """The rate limit of one WebSocket: WS_RATE_PER_SECOND frames a second, WS_RATE_BURST at once."""
+    return TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+
 
 class TokenBucket:
     """`rate` tokens a second up to `burst`; each frame takes one."""

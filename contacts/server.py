@@ -148,8 +148,9 @@ class ReplicaServer:
                 for _ in batch:
                     self.queue.task_done()
                 self.wake_waiters()
-            for frame in stamped:
-                self.broadcast(frame.encode())
+            if stamped:
+                # One write per peer for the whole batch, not a send() per frame.
+                self.broadcast(b"".join(frame.encode() for frame in stamped))
 
     def wake_waiters(self):
         still = []
@@ -162,7 +163,7 @@ class ReplicaServer:
         self.waiters = still
 
     def broadcast(self, data):
-        """Send one frame to every peer once, on its newest link (the others may be stale)."""
+        """Send frames to every peer once, on its newest link (the others may be stale)."""
         newest = {}
         for link in self.links:
             if link.name not in newest or link.opened > newest[link.name].opened:
@@ -256,12 +257,11 @@ class ReplicaServer:
 
     async def send_snapshot(self, link):
         frames = await self.on_reads(services.replica_snapshot, self.replica_id)
-        for index, frame in enumerate(frames):
+        for start in range(0, len(frames), 1000):
             if link not in self.links:
                 return
-            link.send(frame.encode())
-            if index % 1000 == 999:
-                await link.writer.drain()
+            link.send(b"".join(frame.encode() for frame in frames[start : start + 1000]))
+            await link.writer.drain()
 
     async def heartbeat_forever(self):
         """Beat on every link, and drop peers not heard from for three beats (they get redialled)."""

@@ -4,18 +4,16 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite.limits import TokenBucket
+from chatsite.consumers import ProjectConsumer
+from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
 from messaging.hub import current_hub, get_hub
 from messaging.writer import get_writer
 
 log = logging.getLogger(__name__)
-
-CLOSE_TOO_BIG = 1009
 
 
 class ChatEntrance:
@@ -33,20 +31,15 @@ class ChatEntrance:
         return await app(scope, receive, send)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(ProjectConsumer):
     """Frame size and rate limits shared by both dialects."""
 
     # Broadcasts reach consumers through the hub, never as a layer message per client,
     # so a consumer needs no channel of its own (an alias that is not configured → None).
     channel_layer_alias = "messaging.consumers-use-the-hub"
 
-    async def dispatch(self, message):
-        # Channels closes stale DB connections before every event; our DB work goes
-        # through database_sync_to_async, which already does that in its thread.
-        await getattr(self, message["type"].replace(".", "_"))(message)
-
     async def websocket_connect(self, message):
-        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.bucket = frame_bucket()
         self.closing = False
         self.hub = get_hub()
         current_hub.set(self.hub)
@@ -55,14 +48,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def websocket_receive(self, message):
         if self.closing:
             return  # frames already in flight after we closed: nobody is listening for the answers
-        limit = settings.WS_MAX_FRAME_BYTES
-        text = message.get("text")
-        if text is None:
-            data = message.get("bytes") or b""
-            text = data.decode("utf-8", "replace") if len(data) <= limit else None
-        if text is None or (len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit):
-            await self.close(code=CLOSE_TOO_BIG)
+        text, data = message.get("text"), message.get("bytes")
+        if frame_too_big(text, data, settings.WS_MAX_FRAME_BYTES):
+            await self.close(code=MESSAGE_TOO_BIG)
             return
+        if text is None:
+            text = (data or b"").decode("utf-8", "replace")
         if not self.bucket.take():
             await self.send_error(
                 protocol.ProtocolError(f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second")

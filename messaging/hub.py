@@ -30,16 +30,18 @@ EVENT_TYPE = "chat.broadcast"
 # the hub without blocking on the event loop (contextvars follow sync_to_async).
 current_hub = contextvars.ContextVar("current_hub", default=None)
 
-_hubs = weakref.WeakKeyDictionary()
 
+def per_loop(factory):
+    """A getter of the one `factory()` of the running event loop (tests run one loop per test)."""
+    instances = weakref.WeakKeyDictionary()
 
-def get_hub():
-    """The hub of the running event loop (tests run one loop per test)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(loop=loop)
-    return hub
+    def get():
+        loop = asyncio.get_running_loop()
+        if loop not in instances:
+            instances[loop] = factory()
+        return instances[loop]
+
+    return get
 
 
 def _failed(future):
@@ -73,8 +75,8 @@ class Drain:
 class Hub:
     """Local consumers by dialect and room; delivers broadcast events to them."""
 
-    def __init__(self, layer=None, loop=None):
-        self.layer = layer if layer is not None else get_channel_layer()
+    def __init__(self, loop=None):
+        self.layer = get_channel_layer()
         self.distributed = self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer)
         self.loop = loop
         self.nane = set()
@@ -181,7 +183,5 @@ class Hub:
         await self.outgoing.idle()
         await self.incoming.idle()
 
-    async def stop(self):
-        if self.listener is not None:
-            self.listener.cancel()
-            self.listener = None
+
+get_hub = per_loop(lambda: Hub(loop=asyncio.get_running_loop()))

@@ -30,23 +30,12 @@ def _dumps(value):
 
 def clean_room_name(name):
     """A room name trimmed; raises ProtocolError unless 1-50 characters."""
-    if not isinstance(name, str):
-        raise ProtocolError("room must be a string")
-    name = name.strip()
-    if not name:
-        raise ProtocolError("room is empty")
-    if len(name) > MAX_ROOM_NAME_LENGTH:
-        raise ProtocolError(f"room is longer than {MAX_ROOM_NAME_LENGTH} characters")
-    return name
+    return clean_text(name, MAX_ROOM_NAME_LENGTH, field="room")
 
 
 def clean_username(name):
     """A nane username trimmed; raises ProtocolError unless 1-50 characters and not `system`."""
-    name = (name or "").strip()
-    if not name:
-        raise ProtocolError("username is empty")
-    if len(name) > MAX_USERNAME_LENGTH:
-        raise ProtocolError(f"username is longer than {MAX_USERNAME_LENGTH} characters")
+    name = clean_text(name or "", MAX_USERNAME_LENGTH, field="username")
     if name == SYSTEM:
         raise ProtocolError(f"username {SYSTEM} is reserved")
     return name

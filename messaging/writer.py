@@ -8,23 +8,12 @@ and nothing is acknowledged (broadcast) before it is committed.
 """
 
 import asyncio
-import weakref
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from messaging import services
-
-_writers = weakref.WeakKeyDictionary()
-
-
-def get_writer():
-    """The writer of the running event loop (tests run one loop per test)."""
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None:
-        writer = _writers[loop] = MessageWriter()
-    return writer
+from messaging.hub import per_loop
 
 
 class MessageWriter:
@@ -54,3 +43,6 @@ class MessageWriter:
                 for (_, future), message in zip(batch, messages, strict=True):
                     if not future.done():
                         future.set_result(message)
+
+
+get_writer = per_loop(MessageWriter)

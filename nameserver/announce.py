@@ -9,6 +9,7 @@ e.g. after a pause longer than the TTL) registers again instead of giving up.
 import json
 import logging
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -25,7 +26,6 @@ class NodeAnnouncer(threading.Thread):
         self.registration = {"ip": host.strip("[]"), "port": int(port), "name": name}
         self.interval = interval
         self.client_id = None
-        self.stopped = threading.Event()
 
     def run(self):
         while True:
@@ -38,8 +38,7 @@ class NodeAnnouncer(threading.Thread):
             except (OSError, ValueError) as error:
                 # The name server may be this very process, still starting: try again soon.
                 log.debug("Name server %s unreachable: %s", self.nameserver_url, error)
-            if self.stopped.wait(self.interval):
-                return
+            time.sleep(self.interval)
 
     def register(self):
         return self.call("POST", self.registration)["id"]
@@ -65,11 +64,8 @@ class NodeAnnouncer(threading.Thread):
 
 
 def start_node_announcer():
-    """Start announcing this process when NODE_NAME is set; returns the thread or None."""
-    if not settings.NODE_NAME:
-        return None
-    announcer = NodeAnnouncer(
-        settings.NAMESERVER_URL, settings.NODE_NAME, settings.NODE_ADDRESS, settings.NAMESERVER_TTL / 3
-    )
-    announcer.start()
-    return announcer
+    """Start announcing this process when NODE_NAME is set (a daemon thread: it ends with the process)."""
+    if settings.NODE_NAME:
+        NodeAnnouncer(
+            settings.NAMESERVER_URL, settings.NODE_NAME, settings.NODE_ADDRESS, settings.NAMESERVER_TTL / 3
+        ).start()

@@ -44,8 +44,6 @@ class Client(models.Model):
         return f"{self.name} ({self.ip}:{self.port})"
 
     def save(self, *args, **kwargs):
-        if self.id is None:
-            self.id = uuid.uuid4()
         self.entry_head = encode_entry_head(self.id, self.ip, self.port, self.name)
         self.entry = self.entry_head + encode_entry_tail(self.connected)
         super().save(*args, **kwargs)

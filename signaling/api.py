@@ -13,7 +13,6 @@ from signaling import identity, services
 from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientError, clean_username
 
 STATUS = inline_serializer("SignalingStatus", {"status": serializers.CharField(), "message": serializers.CharField()})
-NAME = serializers.CharField()
 USERNAME = inline_serializer(
     "Username", {"username": serializers.RegexField(USERNAME_PATTERN.pattern, max_length=USERNAME_MAX_LENGTH)}
 )

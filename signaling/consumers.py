@@ -5,16 +5,15 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatsite.limits import TokenBucket
+from chatsite.consumers import ProjectConsumer
+from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
 from signaling.protocol import (
     ClientError,
     cause_frame,
     error_frame,
-    frame_too_big,
     parse_signal,
     target_not_found_frame,
 )
@@ -23,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 UNAUTHENTICATED_OR_TAKEN = 4000
 KICKED = 4001
-MESSAGE_TOO_BIG = 1009
 
 
 def user_of(scope):
@@ -31,7 +29,7 @@ def user_of(scope):
     return username and services.find_user(username)
 
 
-class SignalingConsumer(AsyncWebsocketConsumer):
+class SignalingConsumer(ProjectConsumer):
     """Holds the user's one active connection while the socket lives."""
 
     user = None  # set only while this socket holds the user's active-connection row
@@ -50,7 +48,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
             return await self.close_because("UNAUTHENTICATED", UNAUTHENTICATED_OR_TAKEN)
         if not self.user:
             return await self.close_because("ALREADY_EXISTS", UNAUTHENTICATED_OR_TAKEN)
-        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.bucket = frame_bucket()
         self.heartbeat = asyncio.create_task(self.keep_alive())
 
     async def receive(self, text_data=None, bytes_data=None):

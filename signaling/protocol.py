@@ -62,14 +62,6 @@ def parse_signal(text):
     return Signal(target=target, type=kind, payload=frame.get("payload"))
 
 
-def frame_too_big(text_data, bytes_data, limit):
-    """Whether a WebSocket message is over `limit` bytes (text counted as UTF-8)."""
-    if text_data is not None:
-        # A character is at least one byte, so only a borderline text needs encoding.
-        return len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit)
-    return len(bytes_data or b"") > limit
-
-
 def encode(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 

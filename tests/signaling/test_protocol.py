@@ -6,13 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatsite.limits import TokenBucket
+from chatsite.limits import TokenBucket, frame_too_big
 from signaling.protocol import (
     SERVER_TYPES,
     ClientError,
     Signal,
     clean_username,
-    frame_too_big,
     parse_signal,
 )
 
