@@ -4,7 +4,9 @@
 
 Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99
 and lost = expected (messages x clients) - received. Several URLs (the nodes of one
-system) share the clients round-robin. `python -m bench.chat_bench` runs the issue's
+system) share the clients round-robin. With `--server-pid` (one per server, same
+machine) it also reports the servers' CPU time per delivery, counted from the first
+message sent to the last received: the handshakes are not deliveries. `python -m bench.chat_bench` runs the issue's
 scenarios with this, pinned to the load core.
 """
 
@@ -20,6 +22,7 @@ from urllib.parse import quote
 
 import uvloop
 
+from bench.harness import cpu_seconds
 from bench.wsload import connect
 
 ROOM = "bench"
@@ -85,12 +88,18 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def run(urls, clients, senders, rate, duration, drain):
+def server_cpu(pids):
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+async def run(urls, clients, senders, rate, duration, drain, server_pids=()):
     run_id = uuid.uuid4().hex[:8]
     began = time.monotonic()
     pool = await open_clients(urls, clients, run_id)
     connect_s = time.monotonic() - began
+    await asyncio.sleep(0.5)  # let the servers finish the handshakes' work before counting
     sent = [0]
+    cpu_before = server_cpu(server_pids)
     first_send = time.time()
     await asyncio.gather(*(send_at_rate(pool[n], rate / senders, duration, n, run_id, sent) for n in range(senders)))
     expected = sent[0] * clients
@@ -105,6 +114,7 @@ async def run(urls, clients, senders, rate, duration, drain):
         elif time.monotonic() - last_progress > drain:
             break
         await asyncio.sleep(0.1)
+    cpu = server_cpu(server_pids) - cpu_before
     received = sum(c.received for c in pool)
     last_at = max((c.last_at for c in pool), default=first_send)
     latencies = [x for c in pool for x in c.latencies]
@@ -127,6 +137,7 @@ async def run(urls, clients, senders, rate, duration, drain):
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+        "server_us_per_delivery": round(cpu * 1e6 / received, 2) if server_pids and received else None,
     }
 
 
@@ -138,12 +149,12 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=30.0, help="messages per second, all senders together")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
     parser.add_argument("--drain", type=float, default=15.0, help="give up after this long without progress")
+    parser.add_argument("--server-pid", type=int, action="append", default=[], help="count this process's CPU")
     args = parser.parse_args(argv)
     for clients in args.clients:
         senders = min(args.senders, clients)
-        result = uvloop.run(
-            run([url.rstrip("/") for url in args.urls], clients, senders, args.rate, args.duration, args.drain)
-        )
+        urls = [url.rstrip("/") for url in args.urls]
+        result = uvloop.run(run(urls, clients, senders, args.rate, args.duration, args.drain, args.server_pid))
         print(json.dumps(result), flush=True)
 
 

@@ -1,10 +1,24 @@
 """What every WebSocket consumer of the project shares."""
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        if get_channel_layer(self.channel_layer_alias) is not None:
+            return await super().__call__(scope, receive, send)
+        # Without a channel of its own there is only the socket to read: await it directly
+        # instead of Channels' race of one new task per message (await_many_dispatch).
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message):
         # Channels closes stale DB connections before every event, client frames and layer
         # events alike: a thread hop per frame. Our DB work goes through

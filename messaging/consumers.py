@@ -10,7 +10,8 @@ from django.conf import settings
 from chatsite.consumers import ProjectConsumer
 from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
-from messaging.hub import current_hub, get_hub
+from messaging.broker import get_broker
+from messaging.fanout import connection_for
 from messaging.writer import get_writer
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,20 @@ class ChatEntrance:
 
 
 class ChatConsumer(ProjectConsumer):
-    """Frame size and rate limits shared by both dialects."""
+    """Frame size and rate limits shared by both dialects, and the socket's place in the fan-out."""
 
-    # Broadcasts reach consumers through the hub, never as a layer message per client,
-    # so a consumer needs no channel of its own (an alias that is not configured → None).
-    channel_layer_alias = "messaging.consumers-use-the-hub"
+    # Broadcasts reach sockets through the broker and the local fan-out, never as a layer
+    # message per client, so a consumer needs no channel of its own (an alias that is not
+    # configured → None).
+    channel_layer_alias = "messaging.consumers-use-the-broker"
 
     async def websocket_connect(self, message):
         self.bucket = frame_bucket()
         self.closing = False
-        self.hub = get_hub()
-        current_hub.set(self.hub)
+        self.broker = get_broker()
+        self.fanout = self.broker.fanout
+        self.connection = connection_for(self.scope, self.base_send, self.overflow_text())
+        await self.broker.start()
         await self.connect()
 
     async def websocket_receive(self, message):
@@ -65,6 +69,10 @@ class ChatConsumer(ProjectConsumer):
         self.closing = True
         await super().close(code=code, reason=reason)
 
+    def overflow_text(self):
+        """The frame that tells a client it was closed for not reading (the server sends it)."""
+        return self.error_text(services.ChatError("closed: you did not read your messages fast enough"))
+
 
 class NaneConsumer(ChatConsumer):
     """The nane dialect: every session sees every room's messages."""
@@ -81,7 +89,7 @@ class NaneConsumer(ChatConsumer):
             await self.close()
             return
         await self.accept()
-        await self.hub.add_nane(self)
+        self.fanout.add_nane(self.connection)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -95,15 +103,20 @@ class NaneConsumer(ChatConsumer):
         await self.post(frame)
 
     async def disconnect(self, code):
-        self.hub.remove(self)
+        self.fanout.remove(self.connection)
 
     # --- command helpers --------------------------------------------------------
 
     async def post(self, frame):
         await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
 
+    def error_text(self, error):
+        if not isinstance(error, protocol.ProtocolError):
+            error = protocol.ProtocolError(str(error))
+        return protocol.nane_error(error)
+
     async def send_error(self, error):
-        await self.send(text_data=protocol.nane_error(error))
+        await self.send(text_data=self.error_text(error))
 
 
 class TokenConsumer(ChatConsumer):
@@ -121,8 +134,8 @@ class TokenConsumer(ChatConsumer):
         self.session = session
         await self.accept(subprotocol=handshake.subprotocol)
         # In the room before the notice goes out: the joiner hears its own `joined`.
-        await self.hub.enter(self, session.room.key)
-        await database_sync_to_async(services.announce_joined)(session)
+        self.fanout.join(self.connection, session.room.key)
+        self.broker.publish(services.joined_notice(session))
         self.heartbeat = asyncio.create_task(self.keep_alive())
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -133,11 +146,11 @@ class TokenConsumer(ChatConsumer):
             await self.send_error(error)
 
     async def disconnect(self, code):
-        self.hub.remove(self)
+        self.fanout.remove(self.connection)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
-            await database_sync_to_async(services.end_session)(self.session)
+            await self.end_session()
 
     # --- command helpers --------------------------------------------------------
 
@@ -147,7 +160,7 @@ class TokenConsumer(ChatConsumer):
         await get_writer().post(services.Post(room.name, self.session.nickname, body))
 
     async def command_setnick(self, args):
-        await database_sync_to_async(services.set_nickname)(self.session, args["nickname"])
+        self.broker.publish(await database_sync_to_async(services.set_nickname)(self.session, args["nickname"]))
 
     async def command_switchroom(self, args):
         room = await database_sync_to_async(services.find_room)(args["room"])
@@ -168,21 +181,27 @@ class TokenConsumer(ChatConsumer):
         await self.send(text_data=protocol.system_frame("\n".join(rooms)))
 
     async def command_exit(self, args):
-        self.hub.remove(self)
-        await database_sync_to_async(services.end_session)(self.session)
+        self.fanout.remove(self.connection)
+        await self.end_session()
         await self.close()
 
     async def move_to(self, room):
         if room.pk == self.session.room.pk:
             raise services.ChatError(f"you are already in room {room.name}")
         # Leave locally first, so the `left` notice goes to the rest only.
-        self.hub.leave(self)
-        await database_sync_to_async(services.switch_room)(self.session, room)
-        await self.hub.enter(self, room.key)
-        await database_sync_to_async(services.announce_joined)(self.session)
+        self.fanout.leave(self.connection)
+        self.broker.publish(await database_sync_to_async(services.switch_room)(self.session, room))
+        self.fanout.join(self.connection, room.key)
+        self.broker.publish(services.joined_notice(self.session))
+
+    async def end_session(self):
+        self.broker.publish(await database_sync_to_async(services.end_session)(self.session))
+
+    def error_text(self, error):
+        return protocol.system_frame(str(error))
 
     async def send_error(self, error):
-        await self.send(text_data=protocol.system_frame(str(error)))
+        await self.send(text_data=self.error_text(error))
 
     async def keep_alive(self):
         """Refresh the session's heartbeat, so it keeps its nickname; close once it was taken over."""
@@ -195,7 +214,7 @@ class TokenConsumer(ChatConsumer):
                 continue
             if not held:
                 # Ended elsewhere: this process looked dead long enough for the nickname to be taken.
-                self.hub.remove(self)
+                self.fanout.remove(self.connection)
                 await self.send_error(services.ChatError(f"session of {self.session.nickname} ended"))
                 await self.close()
                 return

@@ -1,11 +1,10 @@
-"""Every write of the chat, and the broadcasts that follow them once committed."""
+"""Every write of the chat. Writes return the Broadcast that announces them, for the
+caller to publish once the write has committed (its database hop has returned)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -13,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from messaging import protocol
-from messaging.hub import current_hub, get_hub
+from messaging.fanout import Broadcast
 from messaging.models import ChatSession, Message, Room, room_key
 
 GLOBAL_ROOM = "global"
@@ -25,33 +24,12 @@ class ChatError(Exception):
     """A refusal whose text is what the client is told."""
 
 
-# --- broadcasting ------------------------------------------------------------------
+# --- notices -----------------------------------------------------------------------
 
 
-def publish(event):
-    """Send an event to every node's consumers; call it only after commit."""
-    hub = current_hub.get()
-    if hub is not None:
-        # From a consumer's worker thread: hand over and return, the loop does the rest.
-        hub.publish_threadsafe(event)
-    else:
-        async_to_sync(_publish)(event)
-
-
-async def _publish(event):
-    hub = get_hub()
-    hub.publish(event)
-    await hub.idle()
-
-
-def _after_commit(event):
-    # robust: a broadcast that fails (Redis down) is logged; the stored message stays in history.
-    transaction.on_commit(partial(publish, event), robust=True)
-
-
-def announce(room, body):
+def notice(room, body):
     """A system notice to the token-dialect clients in `room` (nane has no notices)."""
-    _after_commit({"room_key": room.key, "token": protocol.system_frame(body)})
+    return Broadcast().to_room(room.key, protocol.system_frame(body))
 
 
 # --- rooms and messages ------------------------------------------------------------
@@ -82,15 +60,16 @@ class Post:
 
 
 def post_message(*, room_name, sender, text, client_id=None):
-    """Store a message (creating the room), trim the history, and broadcast after commit."""
-    return post_messages([Post(room_name, sender, text, client_id)])[0]
+    """Store a message (creating the room) and trim the history; returns the Message."""
+    messages, _ = post_messages([Post(room_name, sender, text, client_id)])
+    return messages[0]
 
 
 def post_messages(posts):
-    """Store several messages in one transaction, in order; each is broadcast after commit.
+    """Store several messages in one transaction, in order: (the Messages, their Broadcast).
 
-    Per room: one row lock and update for the sequence numbers, one INSERT for all its
-    messages, one DELETE for the history beyond CHAT_MAX_MESSAGES_IN_ROOM.
+    Per room: one UPDATE that takes the sequence numbers (and the row lock), one SELECT,
+    one INSERT of all its messages, one DELETE of the history beyond CHAT_MAX_MESSAGES_IN_ROOM.
     """
     now = timezone.now()
     by_room = defaultdict(list)  # room key → indexes into posts, in order
@@ -98,31 +77,21 @@ def post_messages(posts):
         by_room[room_key(post.room_name)].append(index)
     rooms, messages = [None] * len(posts), [None] * len(posts)
     with transaction.atomic():
-        for key, indexes in by_room.items():
-            room, _ = Room.objects.get_or_create(key=key, defaults={"name": posts[indexes[0]].room_name.strip()})
-            # The row lock orders concurrent writers of one room (PostgreSQL; SQLite's
-            # IMMEDIATE transactions already serialise every writer).
-            room = Room.objects.select_for_update().get(pk=room.pk)
-            first = room.last_seq + 1
-            room.last_seq += len(indexes)
-            room.save(update_fields=["last_seq"])
-            created = Message.objects.bulk_create(
+        for indexes in by_room.values():
+            room = Room.objects.take_seqs(posts[indexes[0]].room_name, len(indexes))
+            first = room.last_seq - len(indexes) + 1
+            batch = [
                 Message(room=room, seq=first + n, sender=p.sender, text=p.text, client_id=p.client_id, created=now)
                 for n, p in enumerate(posts[index] for index in indexes)
-            )
-            Message.objects.filter(room=room, seq__lte=room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM).delete()
-            for index, message in zip(indexes, created, strict=True):
+            ]
+            for index, message in zip(indexes, Message.objects.append(room, batch), strict=True):
                 rooms[index], messages[index] = room, message
-        for post, room in zip(posts, rooms, strict=True):
-            fields = {"room": room.name, "text": post.text, "sender": post.sender, "created": now}
-            _after_commit(
-                {
-                    "nane": protocol.nane_frame(**fields, client_id=post.client_id),
-                    "room_key": room.key,
-                    "token": protocol.token_frame(post.sender, post.text),
-                }
-            )
-    return messages
+    broadcast = Broadcast()
+    for post, room in zip(posts, rooms, strict=True):
+        fields = {"room": room.name, "text": post.text, "sender": post.sender, "created": now}
+        broadcast.nane.append(protocol.nane_frame(**fields, client_id=post.client_id))
+        broadcast.to_room(room.key, protocol.token_frame(post.sender, post.text))
+    return messages, broadcast
 
 
 def message_as_dict(message, room_name):
@@ -217,37 +186,34 @@ def open_session(token):
     return ChatSession.objects.select_related("room").get(pk=session_id)
 
 
-def announce_joined(session):
-    """Tell the session's room (the joiner included) that it has joined."""
-    announce(session.room, f"{session.nickname} joined")
+def joined_notice(session):
+    """Tells the session's room (the joiner included) that it has joined."""
+    return notice(session.room, f"{session.nickname} joined")
 
 
 def switch_room(session, room):
-    """Move a session to another room; the old room hears `left` (`joined` is the caller's next step)."""
-    with transaction.atomic():
-        old = session.room
-        session.room = room
-        ChatSession.objects.filter(pk=session.pk).update(room=room)
-        if old is not None:
-            announce(old, f"{session.nickname} left")
+    """Move a session to another room; returns the old room's `left` (`joined` is the caller's next step)."""
+    old = session.room
+    ChatSession.objects.filter(pk=session.pk).update(room=room)
+    session.room = room
+    return notice(old, f"{session.nickname} left") if old is not None else Broadcast()
 
 
 def set_nickname(session, nickname):
-    """Rename a live session, freeing the old nickname; ChatError if invalid or taken."""
+    """Rename a live session, freeing the old nickname; returns the room's notice. ChatError if invalid or taken."""
     _check_nickname(nickname)
     old = session.nickname
     if nickname == old:
-        return
+        return Broadcast()
     now = timezone.now()
     try:
         with transaction.atomic():
             _free_stale(nickname, now)
             ChatSession.objects.filter(pk=session.pk).update(nickname=nickname)
-            if session.room is not None:
-                announce(session.room, f"{old} is now {nickname}")
     except IntegrityError:
         raise ChatError(f"nickname {nickname} is already taken")
     session.nickname = nickname
+    return notice(session.room, f"{old} is now {nickname}") if session.room is not None else Broadcast()
 
 
 def refresh_session(session):
@@ -256,12 +222,9 @@ def refresh_session(session):
 
 
 def end_session(session):
-    """Free the nickname and kill the token; the room hears `left` once, whatever ended it."""
-    with transaction.atomic():
-        ended = ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(ended=timezone.now())
-        if ended and session.room is not None:
-            announce(session.room, f"{session.nickname} left")
-    return bool(ended)
+    """Free the nickname and kill the token; returns the room's `left`, once, whatever ended it."""
+    ended = ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(ended=timezone.now())
+    return notice(session.room, f"{session.nickname} left") if ended and session.room is not None else Broadcast()
 
 
 def users_in(room):

@@ -1,23 +1,31 @@
-"""Stores the chat messages of this process several to a transaction.
+"""Stores the chat messages of this process several to a transaction, then broadcasts them.
 
 At hundreds of messages a second, a transaction per message (room row, insert, history
 trim, commit) is most of the server's time. Consumers hand their messages to the one
 writer of their event loop and await them: while one batch is written, the next gathers.
 A consumer's own frames stay in order, a flood from one socket is paced by the database,
-and nothing is acknowledged (broadcast) before it is committed.
+and nothing is broadcast before it is committed. Batches are broadcast in the order they
+were committed, as one broadcast each: a socket gets a batch's frames in one write.
 """
 
 import asyncio
+import logging
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chatsite.db_thread import DatabaseThread
 from messaging import services
-from messaging.hub import per_loop
+from messaging.broker import get_broker, per_loop
+
+log = logging.getLogger(__name__)
+
+# Every writer of the process stores through this one thread, one batch at a time.
+database = DatabaseThread("chat-writer")
 
 
 class MessageWriter:
-    def __init__(self):
+    def __init__(self, broker=None):
+        self.broker = broker or get_broker()
         self.pending = []
         self.task = None
 
@@ -34,15 +42,20 @@ class MessageWriter:
             batch = self.pending[: settings.CHAT_WRITE_BATCH]
             del self.pending[: settings.CHAT_WRITE_BATCH]
             try:
-                messages = await database_sync_to_async(services.post_messages)([post for post, _ in batch])
+                messages, broadcast = await database.run(services.post_messages, [post for post, _ in batch])
             except Exception as error:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
-            else:
-                for (_, future), message in zip(batch, messages, strict=True):
-                    if not future.done():
-                        future.set_result(message)
+                continue
+            try:
+                self.broker.publish(broadcast)
+            except Exception:
+                # Stored is stored: the senders are answered, the others find it in the history.
+                log.exception("chat: broadcasting a stored batch failed")
+            for (_, future), message in zip(batch, messages, strict=True):
+                if not future.done():
+                    future.set_result(message)
 
 
 get_writer = per_loop(MessageWriter)

@@ -74,9 +74,17 @@ def clock(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings():
+def django_db_modify_db_settings(tmp_path_factory):
     """No kept connections in the test process: a worker thread's (the HTTP bridge's pool)
-    would stay open after its test, and PostgreSQL refuses to drop a database in use."""
+    would stay open after its test, and PostgreSQL refuses to drop a database in use.
+
+    SQLite tests run on a file, as the server does: Django's default in-memory test
+    database uses a shared cache, whose table locks fail at once ("database table is
+    locked") where two threads write, instead of waiting as WAL and the busy timeout do.
+    """
     from django.conf import settings
 
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    database = settings.DATABASES["default"]
+    database["CONN_MAX_AGE"] = 0
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")

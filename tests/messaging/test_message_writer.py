@@ -1,6 +1,8 @@
 """Messages stored several to a transaction: order, numbering and history hold as one by one."""
 
 import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_batch_numbers_each_room_on_in_arrival_order():
     services.post_message(room_name="a", sender="x", text="a0")
     posts = [Post("a", "x", "a1"), Post("B", "y", "b0"), Post("A", "x", "a2"), Post("b", "y", "b1")]
-    messages = services.post_messages(posts)
+    messages, _ = services.post_messages(posts)
     assert [(m.text, m.room.key, m.seq) for m in messages] == [
         ("a1", "a", 2),
         ("b0", "b", 1),
@@ -29,7 +31,28 @@ def test_a_batch_keeps_only_the_newest_history(settings):
     assert [message["text"] for message in services.history(services.find_room("r"))] == ["m2", "m3", "m4"]
 
 
-async def test_posts_waiting_together_are_stored_together_in_arrival_order(monkeypatch):
+def test_a_batch_announces_each_message_to_nane_and_to_its_room_in_order():
+    _, broadcast = services.post_messages([Post("A", "x", "a1"), Post("b", "y", "b1"), Post("a", "x", "a2")])
+    assert [json.loads(frame)["text"] for frame in broadcast.nane] == ["a1", "b1", "a2"]
+    assert {key: [json.loads(frame)["body"] for frame in frames] for key, frames in broadcast.rooms.items()} == {
+        "a": ["a1", "a2"],
+        "b": ["b1"],
+    }
+
+
+class RecordingBroker:
+    def __init__(self):
+        self.published = []
+
+    def publish(self, broadcast):
+        # Published only once stored: the message is in the history by now (read from
+        # another thread, as the ORM is not for the event loop's).
+        with ThreadPoolExecutor(1) as reader:
+            stored = reader.submit(lambda: [m["text"] for m in services.history(services.find_room("r"))]).result()
+        self.published.append(([json.loads(frame)["text"] for frame in broadcast.nane], stored))
+
+
+async def test_posts_waiting_together_are_stored_and_broadcast_together_in_arrival_order(monkeypatch):
     batches = []
     store = services.post_messages
 
@@ -38,11 +61,16 @@ async def test_posts_waiting_together_are_stored_together_in_arrival_order(monke
         return store(posts)
 
     monkeypatch.setattr(services, "post_messages", counting)
-    writer = MessageWriter()
+    broker = RecordingBroker()
+    writer = MessageWriter(broker)
     messages = await asyncio.gather(*(writer.post(Post("r", f"u{n}", f"t{n}")) for n in range(30)))
     assert [(m.text, m.seq) for m in messages] == [(f"t{n}", n + 1) for n in range(30)]
     assert sum(batches) == 30
     assert len(batches) <= 2  # the first alone, the rest gathered while it was written
+    assert len(broker.published) == len(batches), "one broadcast per batch"
+    sent = [text for texts, _ in broker.published for text in texts]
+    assert sent == [f"t{n}" for n in range(30)]
+    assert all(set(texts) <= set(stored) for texts, stored in broker.published)
 
 
 async def test_a_failed_batch_fails_each_of_its_posts(monkeypatch):
@@ -50,7 +78,8 @@ async def test_a_failed_batch_fails_each_of_its_posts(monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services, "post_messages", broken)
-    results = await asyncio.gather(
-        *(MessageWriter().post(Post("r", "u", "t")) for _ in range(3)), return_exceptions=True
-    )
+    broker = RecordingBroker()
+    writer = MessageWriter(broker)
+    results = await asyncio.gather(*(writer.post(Post("r", "u", "t")) for _ in range(3)), return_exceptions=True)
     assert [str(result) for result in results] == ["disk full"] * 3
+    assert broker.published == [], "nothing stored, nothing broadcast"

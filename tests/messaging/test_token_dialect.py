@@ -144,8 +144,9 @@ async def test_listusers_names_the_users_of_the_current_room(token_client):
 
 async def test_listrooms_names_every_room(token_client, nane):
     poster = await nane("poster")
-    await poster.send({"room": "Zebra", "text": "z"})
-    await poster.send({"room": "apple", "text": "a"})
+    for room in ("Zebra", "apple"):
+        await poster.send({"room": room, "text": "first"})
+        assert (await poster.receive())["room"] == room  # stored by now
     alice = await token_client("alice")
     await alice.send({"type": "listrooms"})
     assert await alice.receive() == system("apple\nglobal\nZebra")

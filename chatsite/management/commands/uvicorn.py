@@ -7,6 +7,8 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.websocket_protocol import WebSocketProtocol
+
 
 class Command(BaseCommand):
     help = (
@@ -16,9 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="ip:port to listen on")
-        parser.add_argument("--ws", default="websockets-sansio", help="uvicorn's WebSocket implementation")
 
-    def handle(self, *args, addrport, ws, **options):
+    def handle(self, *args, addrport, **options):
         host, _, port = addrport.rpartition(":")
         if not host or not port.isdigit():
             raise CommandError(f"{addrport!r} is not ip:port; write it as 127.0.0.1:8000.")
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             port=int(port),
             loop="uvloop",
             http="httptools",
-            ws=ws,
+            ws=WebSocketProtocol,
             # Compression would run once per client for every broadcast frame, undoing the
             # chat's encode-once fan-out; daphne does not offer it either.
             ws_per_message_deflate=False,

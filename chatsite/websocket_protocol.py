@@ -1,0 +1,82 @@
+"""The WebSocket protocol `manage.py uvicorn` serves with: uvicorn's sans-I/O one, plus two things.
+
+1. **Pre-encoded frames** (ASGI extension `FRAMES_EXTENSION`). A chat broadcast is the
+   same bytes for every receiver, yet an ASGI `websocket.send` costs, per receiver, a
+   message dict, a coroutine and a frame encoded again. The extension hands the
+   application this connection as a *sink* whose `write_frames(data)` writes frames it
+   encoded once (`encode_text_frames`) straight to the transport. Where the extension is
+   absent (daphne under runserver, Channels' test communicator) applications use
+   `websocket.send` as usual.
+2. **A bounded send buffer.** A client that stops reading would make the server buffer
+   every broadcast for it without end. Past `WS_MAX_SEND_BUFFER_BYTES` waiting in this
+   process (beyond what the kernel's socket buffer holds), the connection is closed
+   with 1008: first the application's `overflow_text` (its cause frame, if it set one),
+   then the close frame; the TCP connection is dropped if the client still reads
+   nothing. The application sees `websocket.disconnect` with code 1008.
+"""
+
+import logging
+
+from django.conf import settings
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+
+log = logging.getLogger(__name__)
+
+FRAMES_EXTENSION = "chatsite.websocket.frames"
+POLICY_VIOLATION = 1008
+SLOW_CLIENT_REASON = "slow client: send buffer full"
+
+
+def encode_text_frames(texts):
+    """Server-to-client text frames (unmasked), back to back, as one bytes object."""
+    return b"".join(Frame(Opcode.TEXT, text.encode()).serialize(mask=False) for text in texts)
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    # Closed for a full send buffer since the process started (all connections).
+    slow_clients_closed = 0
+
+    overflow_text = None  # set by the application: the frame that tells a slow client why it is closed
+    overflowed = False
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        transport.set_write_buffer_limits(high=settings.WS_MAX_SEND_BUFFER_BYTES)
+
+    def handle_connect(self, event):
+        super().handle_connect(event)
+        # The application task was created above but has not run yet: it sees the extension.
+        if not self.close_sent:
+            self.scope["extensions"][FRAMES_EXTENSION] = {"sink": self}
+
+    def write_frames(self, data):
+        """Write already-encoded frames, unless this connection is closing."""
+        if not self.close_sent and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def pause_writing(self):
+        super().pause_writing()
+        if self.handshake_complete and not self.close_sent and not self.overflowed:
+            self.overflowed = True
+            # Called from inside a transport write: close on the next loop pass.
+            self.loop.call_soon(self.close_slow_client)
+
+    def close_slow_client(self):
+        if self.close_sent or self.transport.is_closing():
+            return
+        type(self).slow_clients_closed += 1
+        log.warning(
+            "Closed a slow WebSocket client %s (%d bytes unsent; %d so far)",
+            self.client,
+            self.transport.get_write_buffer_size(),
+            type(self).slow_clients_closed,
+        )
+        if self.overflow_text is not None:
+            self.transport.write(encode_text_frames([self.overflow_text]))
+        self.conn.send_close(POLICY_VIOLATION, SLOW_CLIENT_REASON)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": POLICY_VIOLATION})
+        # close() would wait for the buffer to drain, which a client that reads nothing never lets happen.
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)

@@ -1,0 +1,143 @@
+"""This process's chat sockets, and the delivery of a broadcast to them.
+
+A `Broadcast` is what one write of the chat has to say: the frames for every nane
+session, and the frames for the token-dialect sessions of given rooms. Each frame is
+encoded once per broadcast, whatever the number of receivers; on the default server
+(`chatsite.websocket_protocol`) the WebSocket framing is done once too, and several
+frames of one broadcast reach a socket in one write.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from chatsite.websocket_protocol import FRAMES_EXTENSION, encode_text_frames
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Broadcast:
+    """Frames to send after a write: to every nane session, and per room key to token sessions."""
+
+    nane: list = field(default_factory=list)
+    rooms: dict = field(default_factory=dict)
+
+    def __bool__(self):
+        return bool(self.nane or self.rooms)
+
+    def to_room(self, key, frame):
+        self.rooms.setdefault(key, []).append(frame)
+        return self
+
+    def as_event(self):
+        """A channel-layer message body (msgpack-friendly)."""
+        return {"nane": self.nane, "rooms": self.rooms}
+
+    @classmethod
+    def from_event(cls, event):
+        return cls(nane=list(event.get("nane") or ()), rooms=dict(event.get("rooms") or {}))
+
+
+class Frames:
+    """Text frames going to many sockets: the texts, and their WebSocket encoding made once."""
+
+    def __init__(self, texts):
+        self.texts = texts
+
+    @cached_property
+    def wire(self):
+        return encode_text_frames(self.texts)
+
+
+class WireConnection:
+    """A socket whose server takes pre-encoded frames (the FRAMES_EXTENSION sink)."""
+
+    __slots__ = ("transport",)
+
+    def __init__(self, sink):
+        self.transport = sink.transport
+
+    def push(self, frames):
+        if not self.transport.is_closing():
+            self.transport.write(frames.wire)
+
+
+class AsgiConnection:
+    """A socket reached through ASGI `websocket.send`, one message per frame, in order."""
+
+    def __init__(self, send):
+        self.send, self.queue, self.task = send, deque(), None
+
+    def push(self, frames):
+        self.queue.extend(frames.texts)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.drain())
+
+    async def drain(self):
+        while self.queue:
+            text = self.queue.popleft()
+            try:
+                await self.send({"type": "websocket.send", "text": text})
+            except Exception:
+                log.exception("chat: sending to one socket failed; dropping its queued frames")
+                self.queue.clear()
+
+
+def connection_for(scope, send, overflow_text=None):
+    """The fastest way this server offers to push frames to the socket of `scope`."""
+    extension = (scope.get("extensions") or {}).get(FRAMES_EXTENSION)
+    if extension is None:
+        return AsgiConnection(send)
+    sink = extension["sink"]
+    sink.overflow_text = overflow_text
+    return WireConnection(sink)
+
+
+class LocalFanout:
+    """The chat connections of this process: every nane one, and token ones by room."""
+
+    def __init__(self):
+        self.nane = set()
+        self.rooms = defaultdict(set)
+        self.room_of = {}
+
+    def add_nane(self, connection):
+        self.nane.add(connection)
+
+    def join(self, connection, room_key):
+        """Put a token-dialect connection in a room, leaving any other."""
+        self.leave(connection)
+        self.rooms[room_key].add(connection)
+        self.room_of[connection] = room_key
+
+    def leave(self, connection):
+        key = self.room_of.pop(connection, None)
+        if key is not None:
+            members = self.rooms[key]
+            members.discard(connection)
+            if not members:
+                del self.rooms[key]
+
+    def remove(self, connection):
+        self.nane.discard(connection)
+        self.leave(connection)
+
+    def deliver(self, broadcast):
+        """Push a broadcast's frames to the local connections they are for."""
+        if broadcast.nane and self.nane:
+            self._push(self.nane, broadcast.nane)
+        for key, texts in broadcast.rooms.items():
+            if key in self.rooms:
+                self._push(self.rooms[key], texts)
+
+    @staticmethod
+    def _push(connections, texts):
+        frames = Frames(texts)
+        for connection in tuple(connections):
+            try:
+                connection.push(frames)
+            except Exception:
+                log.exception("chat: pushing to one connection failed; the others still get the frames")
