@@ -1,115 +1,162 @@
-"""Chat fan-out scenarios of issue 6, each the median of 3 runs; results in bench/results/chat.json.
+"""Chat fan-out against the limit probe, side by side; results in bench/results/chat.json.
 
-- both servers (runserver's daphne, uvicorn) at 10, 100 and 1,000 clients with 1 sender at
-  30 msg/s, and 100 clients with 10 senders sharing 400 msg/s;
-- the highest zero-loss rate at 1,000 clients (uvicorn);
-- the two channels-redis layers under the same loads (uvicorn, one node, REDIS_URL set);
-- one node against two nodes on Redis at 1,000 clients (the nodes on cores 0 and 1; the
-  load generator, and Redis, unpinned for both, so the comparison is like for like).
+Every figure is the median of RUNS runs of bench.chat_fanout, pinned to the load core,
+with the server under test pinned to the server core. CPU per delivery is the server's
+CPU time from the first message sent to the last received, over the deliveries (the
+handshakes are not counted). The probe (bench.limit_probe) and the web process run at
+the same time and are measured in turns, run by run, so they share the machine's mood.
+
+- `probe`: the issue's loads (1,000 clients with 1 sender at 30 msg/s; 100 clients with
+  10 senders sharing 400 msg/s) against the probe, `make run`'s web process (uvicorn)
+  and `manage.py runserver` (daphne, the development server);
+- `ceiling`: 1,000 clients at rising rates, probe and web process: the highest rate
+  delivered in full and in time;
+- `layers`: the two channels-redis layers under the issue's loads (one node, REDIS_URL set);
+- `nodes`: one node against two nodes on Redis at 1,000 clients (the nodes on cores 0
+  and 1; the load generator, and Redis, unpinned for both, so the comparison is like for like).
 """
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 
 from bench.harness import (
-    BENCH_SERVERS,
     LOAD_CORE,
     ROOT,
     RUNS,
-    cpu_seconds,
+    SERVER_CORE,
     emit,
     fresh_database,
     median_of,
+    open_files_unlimited,
     pinned,
     redis_server,
     save,
     web_server,
 )
+from tests.support import free_port, spawn, stop_process, wait_for_port
 
-SWEEP = [(10, 1, 30.0), (100, 1, 30.0), (1000, 1, 30.0), (100, 10, 400.0)]
+LOADS = {"1000 clients, 1 sender @ 30/s": (1000, 1, 30.0), "100 clients, 10 senders @ 400/s": (100, 10, 400.0)}
+# Benchmarks may raise the per-connection rate limit (100 frames/s), and say so: at 400 msg/s
+# from 10 senders each sends 40/s, within it; the ceiling's single sender needs more.
+BENCH_LIMITS = {"WS_RATE_PER_SECOND": 1000, "WS_RATE_BURST": 1000}
 
 
-def fanout(urls, pids, clients, senders, rate, duration, load_core=LOAD_CORE, **labels):
-    """RUNS runs of bench.chat_fanout against `urls`; the median run, with every run's figures.
+@contextmanager
+def limit_probe(core=SERVER_CORE):
+    """bench.limit_probe pinned to `core`; yields (http url, pid)."""
+    open_files_unlimited()
+    port = free_port()
+    process = spawn(pinned([sys.executable, "-m", "bench.limit_probe", str(port)], core), dict(os.environ))
+    try:
+        wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}", process.pid
+    finally:
+        stop_process(process)
 
-    Also the servers' CPU time per delivery over all runs (connecting the clients included),
-    the figure PERF-NOTES compares servers by, and what several nodes add up.
-    """
-    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+
+def one_run(urls, pids, clients, senders, rate, duration, load_core=LOAD_CORE):
     ws_urls = [url.replace("http", "ws", 1) for url in urls]
     command = [sys.executable, "-m", "bench.chat_fanout", *ws_urls, "--clients", str(clients)]
     command += ["--senders", str(senders), "--rate", str(rate), "--duration", str(duration)]
-    runs = []
-    for _ in range(RUNS):
-        output = subprocess.run(pinned(command, load_core), cwd=ROOT, capture_output=True, text=True, check=True)
-        runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
-    # Lost counts every run, not the median one: one lost message anywhere shows.
-    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    command += [arg for pid in pids for arg in ("--server-pid", str(pid))]
+    output = subprocess.run(pinned(command, load_core), cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def summary(runs, **labels):
+    """The median run by deliveries/s, with every run's figures and the median CPU per delivery."""
     record = median_of(runs, "deliveries_per_s", lost=sum(run["lost"] for run in runs))
     record["p99_ms_runs"] = [run["p99_ms"] for run in runs]
-    record["server_us_per_delivery"] = round(cpu * 1e6 / max(1, sum(run["received"] for run in runs)), 1)
-    return emit({**labels, **record})
+    record["server_us_per_delivery_runs"] = [run["server_us_per_delivery"] for run in runs]
+    record["server_us_per_delivery"] = statistics.median(record["server_us_per_delivery_runs"])
+    return {**labels, **record}
 
 
-def sweep(server, duration):
-    with web_server(server) as (url, pid):
-        return [fanout([url], [pid], *load, duration, server=server, layer="in-memory") for load in SWEEP]
+def side_by_side(servers, load, duration, **labels):
+    """RUNS turns of the same load on each of `servers` ({name: (url, pid)}); a record per server."""
+    runs = {name: [] for name in servers}
+    for _ in range(RUNS):
+        for name, (url, pid) in servers.items():
+            runs[name].append(one_run([url], [pid], *load, duration))
+    records = [summary(server_runs, server=name, **labels) for name, server_runs in runs.items()]
+    probe = next((r["server_us_per_delivery"] for r in records if r["server"] == "probe"), None)
+    for record in records:
+        if probe:
+            record["ratio_to_probe"] = round(record["server_us_per_delivery"] / probe, 2)
+        emit(record)
+    return records
+
+
+def probe_comparison(duration):
+    records = []
+    with limit_probe() as probe, web_server("uvicorn", **BENCH_LIMITS) as web:
+        for name, load in LOADS.items():
+            records += side_by_side({"probe": probe, "uvicorn": web}, load, duration, scenario="probe", load=name)
+    with limit_probe() as probe, web_server("runserver", **BENCH_LIMITS) as dev:
+        for name, load in LOADS.items():
+            records += side_by_side({"probe": probe, "runserver": dev}, load, duration, scenario="dev", load=name)
+    return records
 
 
 def ceiling(duration, rates):
-    with web_server("uvicorn") as (url, pid):
-        return [fanout([url], [pid], 1000, 1, rate, duration, server="uvicorn", scenario="ceiling") for rate in rates]
+    records = []
+    with limit_probe() as probe, web_server("uvicorn", **BENCH_LIMITS) as web:
+        for rate in rates:
+            load = (1000, 1, rate)
+            name = f"1000 clients, 1 sender @ {rate:g}/s"
+            records += side_by_side({"probe": probe, "uvicorn": web}, load, duration, scenario="ceiling", load=name)
+    return records
 
 
 def layers(duration):
     records = []
     for layer in ("core", "pubsub"):
-        with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, REDIS_LAYER=layer) as (url, pid):
-            for load in (SWEEP[2], SWEEP[3]):
-                records.append(fanout([url], [pid], *load, duration, server="uvicorn", layer=layer, scenario="layers"))
+        with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, REDIS_LAYER=layer, **BENCH_LIMITS) as web:
+            for name, load in LOADS.items():
+                runs = [one_run([web[0]], [web[1]], *load, duration) for _ in range(RUNS)]
+                records.append(emit(summary(runs, server="uvicorn", layer=layer, scenario="layers", load=name)))
     return records
 
 
 def nodes(duration, rate):
     records = []
+    load = (1000, 1, rate)
+    name = f"1000 clients, 1 sender @ {rate:g}/s"
     with redis_server() as redis, fresh_database() as database:
-        settings = {"REDIS_URL": redis, "CHAT_NODES_GROUP": f"bench.{uuid.uuid4().hex}", "database_url": database}
-        with web_server("uvicorn", core="0", **settings) as (first, first_pid):
-            load = (1000, 1, rate, duration)
-            records.append(
-                fanout([first], [first_pid], *load, load_core=None, server="uvicorn", nodes=1, scenario="nodes")
-            )
-            with web_server("uvicorn", core="1", **settings) as (second, second_pid):
-                records.append(
-                    fanout(
-                        [first, second],
-                        [first_pid, second_pid],
-                        *load,
-                        load_core=None,
-                        server="uvicorn",
-                        nodes=2,
-                        scenario="nodes",
-                    )
-                )
+        settings = {"REDIS_URL": redis, "CHAT_NODES_GROUP": f"bench.{uuid.uuid4().hex}", **BENCH_LIMITS}
+        with web_server("uvicorn", core="0", database_url=database, **settings) as first:
+            runs = [one_run([first[0]], [first[1]], *load, duration, load_core=None) for _ in range(RUNS)]
+            records.append(emit(summary(runs, server="uvicorn", nodes=1, scenario="nodes", load=name)))
+            with web_server("uvicorn", core="1", database_url=database, **settings) as second:
+                urls, pids = [first[0], second[0]], [first[1], second[1]]
+                runs = [one_run(urls, pids, *load, duration, load_core=None) for _ in range(RUNS)]
+                records.append(emit(summary(runs, server="uvicorn", nodes=2, scenario="nodes", load=name)))
     return records
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending per run")
-    parser.add_argument("--ceiling-rates", type=float, nargs="+", default=[60.0, 90.0])
+    parser.add_argument("--ceiling-rates", type=float, nargs="+", default=[60.0, 90.0, 120.0])
     parser.add_argument("--nodes-rate", type=float, default=90.0, help="msg/s at 1,000 clients for 1 vs 2 nodes")
+    parser.add_argument("--only", choices=["probe", "ceiling", "layers", "nodes"], help="one scenario, not saved")
     options = parser.parse_args()
-    records = []
-    for server in BENCH_SERVERS:
-        records += sweep(server, options.duration)
-    records += ceiling(options.duration, options.ceiling_rates)
-    records += layers(options.duration)
-    records += nodes(options.duration, options.nodes_rate)
-    save("chat", records)
+    scenarios = {
+        "probe": lambda: probe_comparison(options.duration),
+        "ceiling": lambda: ceiling(options.duration, options.ceiling_rates),
+        "layers": lambda: layers(options.duration),
+        "nodes": lambda: nodes(options.duration, options.nodes_rate),
+    }
+    if options.only:
+        scenarios[options.only]()
+        return
+    save("chat", [record for scenario in scenarios.values() for record in scenario()])
 
 
 if __name__ == "__main__":

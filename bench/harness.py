@@ -84,7 +84,7 @@ def open_files_unlimited():
 
 
 @contextmanager
-def web_server(server="runserver", core=SERVER_CORE, database_url=None, **settings):
+def web_server(server="uvicorn", core=SERVER_CORE, database_url=None, **settings):
     """One web process (`server` of BENCH_SERVERS) pinned to `core`; yields (http url, pid)."""
     open_files_unlimited()  # inherited by the server: 10,000 sockets need it
     with fresh_database() if database_url is None else nullcontext(database_url) as url:

@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # ensure_admin; daphne closing with 1009, and with 1001 on SIGTERM (chatsite/apps.py)
+    "chatsite",  # ensure_admin, manage.py uvicorn; daphne closing with 1009, and with 1001 on SIGTERM (daphne_fixes.py)
     "nameserver",
     "messaging",
     "signaling",
@@ -165,6 +165,9 @@ NAMESERVER_URL = env_str("NAMESERVER_URL", f"http://{NODE_ADDRESS}")
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 WS_RATE_PER_SECOND = env_float("WS_RATE_PER_SECOND", 100.0)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 200)
+# Bytes waiting to be sent to one socket in this process (beyond the kernel's socket
+# buffer) before the server closes it as a slow client, 1008 (chatsite/websocket_protocol.py).
+WS_MAX_SEND_BUFFER_BYTES = env_int("WS_MAX_SEND_BUFFER_BYTES", 1024 * 1024)
 # Open sockets per client address in one process; 0 means no limit. Above the chat benchmark's
 # 1000 clients from 127.0.0.1, yet it stops one address from exhausting the server's sockets.
 WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)

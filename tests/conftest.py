@@ -30,19 +30,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def start_server(tmp_path_factory, name, **settings):
-    """Migrate a fresh database and serve the whole ASGI app from it with daphne."""
+def start_server(tmp_path_factory, name, server="uvicorn", **settings):
+    """Migrate a fresh database and serve the whole ASGI app from it, as `make run` does."""
     port = free_port()
     database_url = fresh_database_url(tmp_path_factory.mktemp(name), name)
     env = server_env(database_url, NODE_ADDRESS=f"127.0.0.1:{port}", **settings)
     manage("migrate", "--noinput", env=env)
-    return ServerProcess(env, port).start()
+    return ServerProcess(env, port, server=server).start()
 
 
 def second_server(server, **settings):
     """Another server process on the same database (and channel layer) as `server`."""
     env = {**server.env, **{key: str(value) for key, value in settings.items()}}
-    return ServerProcess(env, free_port()).start()
+    return ServerProcess(env, free_port(), server=server.server).start()
 
 
 @pytest.fixture(scope="session")

@@ -139,10 +139,10 @@ SERVER_COMMANDS = {
 
 
 class ServerProcess:
-    """A real ASGI server in a child process: daphne, `manage.py runserver` as `make run`
-    starts it, or `manage.py uvicorn`."""
+    """A real ASGI server in a child process: `manage.py uvicorn` as `make run` starts it,
+    `manage.py runserver` (daphne) as developers start it, or plain daphne."""
 
-    def __init__(self, env, port, server="daphne"):
+    def __init__(self, env, port, server="uvicorn"):
         self.env, self.port, self.server = env, port, server
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"

@@ -1,12 +1,14 @@
 """Every process of the Procfile stops cleanly on SIGTERM: exit code 0, sockets closed, no traceback."""
 
 import asyncio
+import contextlib
 import signal
+import sqlite3
 import time
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support import (
     ServerProcess,
@@ -89,6 +91,58 @@ async def test_a_web_process_closes_every_socket_and_frees_its_users(env, server
         exit_code=exit_code,
         exit_s=seconds,
     )
+
+
+@contextlib.contextmanager
+def database_write_lock(database_url):
+    """Hold the write lock that opening a chat session needs, from outside the server."""
+    if database_url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(database_url) as connection:
+            connection.execute("LOCK TABLE messaging_chatsession IN EXCLUSIVE MODE")
+            yield
+    else:
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.close()
+
+
+async def opened(connecting):
+    return await connecting
+
+
+async def test_runserver_shuts_down_cleanly_while_a_handshake_waits_for_the_database(env):
+    server = ServerProcess(env, free_port(), server="runserver").start()
+    try:
+        token = server.call("POST", "/auth?nickname=stuck")[1]["token"]
+        open_socket = await connect(f"{server.ws_url}/ws?username=open")
+        with database_write_lock(env["DATABASE_URL"]):
+            # Held in connect(): open_session waits for the lock, so the socket stays in its handshake.
+            handshake = asyncio.create_task(opened(connect(f"{server.ws_url}/ws", subprotocols=[token])))
+            # Time for daphne to read the handshake (well within its 5 s connect timeout); had it
+            # not, the refusal asserted below (a 403, sent only to a handshake in progress) fails.
+            await asyncio.sleep(1.0)
+            began = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            code = await close_code(open_socket)
+            await wait_for_output(server.process, "Shut down")
+        # The lock is released only now: the stuck database call may end, and so may the process.
+        exit_code = server.process.wait(20)
+        seconds = round(time.monotonic() - began, 2)
+        with pytest.raises(InvalidStatus) as refusal:
+            await handshake
+    finally:
+        server.stop()
+    log = output(server.process)
+    assert refusal.value.response.status_code == 403
+    assert code == 1001, log
+    assert exit_code == 0, log
+    assert "cannot close a connection not yet connected" not in log
+    report("SIGTERM runserver (handshake held by a locked database)", close_code=code, exit_s=seconds)
 
 
 async def test_the_nameserver_worker_stops_between_passes(env):

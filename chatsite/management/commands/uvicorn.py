@@ -12,8 +12,9 @@ from chatsite.websocket_protocol import WebSocketProtocol
 
 class Command(BaseCommand):
     help = (
-        "Serve the whole ASGI application with uvicorn on uvloop and httptools: the faster "
-        "alternative to runserver's daphne (README, Speed). `make run WEB_SERVER=uvicorn` uses it."
+        "Serve the whole ASGI application with uvicorn on uvloop and httptools, and the project's "
+        "WebSocket protocol (chatsite/websocket_protocol.py): the web process of `make run`. "
+        "`runserver` (daphne, autoreload) is for development."
     )
 
     def add_arguments(self, parser):
