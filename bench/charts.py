@@ -14,62 +14,36 @@ def load(name):
     return json.loads(path.read_text())["records"] if path.exists() else []
 
 
-def chat_fanout(records):
-    """Deliveries/s and p99 against clients (1 sender at 30 msg/s), one line per server."""
-    fig, (rate, latency) = plt.subplots(1, 2, figsize=(10, 4))
-    for server, color in COLORS.items():
-        points = sorted(
-            (r["clients"], r["deliveries_per_s"], r["p99_ms"])
-            for r in records
-            if r.get("server") == server and r.get("layer") == "in-memory" and r["senders"] == 1
-        )
-        if not points:
-            continue
-        clients, delivered, p99 = zip(*points, strict=True)
-        label = "runserver (daphne)" if server == "runserver" else "uvicorn + uvloop"
-        rate.plot(clients, delivered, "o-", color=color, label=label)
-        latency.plot(clients, p99, "o-", color=color, label=label)
-    rate.plot([10, 1000], [300, 30000], ":", color="grey", label="offered (clients × 30/s)")
-    latency.axhline(150, linestyle="--", color="grey", label="target p99 150 ms")
-    for axis, title in ((rate, "deliveries/s"), (latency, "p99 latency, ms")):
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("clients (1 sender, 30 msg/s)")
-        axis.set_title(title)
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=8)
-    fig.suptitle("Chat fan-out, one server core, median of 3")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "chat_fanout.png", dpi=110)
-
-
-def chat_scenarios(records):
-    """The other chat loads as bars: deliveries/s, with p99 and lost written on each."""
-    bars = []
-    for r in records:
-        load = f"{r['clients']} cl, {r['senders']}×, {r['rate_per_s']:g}/s"
-        if r.get("scenario") is None and r["senders"] == 10:
-            bars.append((f"{r['server']}\n{load}", r))
-        elif r.get("scenario") in ("ceiling", "layers"):
-            bars.append((f"{r['server']} {r.get('layer', '')}\n{load}", r))
-        elif r.get("scenario") == "nodes":
-            bars.append((f"{r['nodes']} node{'s' * (r['nodes'] > 1)} on Redis\n{load}", r))
-    if not bars:
+def chat_cost(records):
+    """Server CPU per delivery for the issue's loads: the probe, make run's web process, runserver."""
+    rows = [r for r in records if r.get("scenario") in ("probe", "dev")]
+    loads = list(dict.fromkeys(r["load"] for r in rows))
+    servers = {"probe": "#7f7f7f", "uvicorn": "#d62728", "runserver": "#1f77b4"}
+    if not loads:
         return
-    fig, axis = plt.subplots(figsize=(max(8, 1.4 * len(bars)), 4.5))
-    labels = [label for label, _ in bars]
-    values = [r["deliveries_per_s"] for _, r in bars]
-    axis.bar(range(len(bars)), values, color="#4c72b0")
-    for n, (_, r) in enumerate(bars):
-        axis.text(
-            n, r["deliveries_per_s"], f"p99 {r['p99_ms']:g} ms\nlost {r['lost']}", ha="center", va="bottom", fontsize=7
-        )
-    axis.set_xticks(range(len(bars)), labels, fontsize=7)
-    axis.set_ylabel("deliveries/s")
-    axis.set_title("Chat: 10 senders, the highest rate, channel layers, two nodes (median of 3)")
+    fig, axis = plt.subplots(figsize=(8, 4.5))
+    width = 0.27
+    for offset, (server, color) in enumerate(servers.items()):
+        # The probe ran twice per load (beside each server): show the run beside make run's.
+        picked = [
+            next((r for r in rows if r["load"] == load and r["server"] == server and r["scenario"] != "dev"), None)
+            or next((r for r in rows if r["load"] == load and r["server"] == server), None)
+            for load in loads
+        ]
+        xs = [n + (offset - 1) * width for n in range(len(loads))]
+        values = [r["server_us_per_delivery"] if r else 0 for r in picked]
+        axis.bar(xs, values, width, color=color, label="make run (uvicorn)" if server == "uvicorn" else server)
+        for x, r in zip(xs, picked, strict=True):
+            if r:
+                label = f"{r['server_us_per_delivery']:g} µs\n×{r.get('ratio_to_probe', 1):g}\np99 {r['p99_ms']:g} ms"
+                axis.text(x, r["server_us_per_delivery"], label, ha="center", va="bottom", fontsize=7)
+    axis.set_xticks(range(len(loads)), loads, fontsize=8)
+    axis.set_ylabel("server CPU µs per delivery (median of 3)")
+    axis.set_title("Chat fan-out on one server core, side by side with the limit probe")
     axis.grid(True, axis="y", alpha=0.3)
+    axis.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "chat_scenarios.png", dpi=110)
+    fig.savefig(RESULTS / "chat_cost.png", dpi=110)
 
 
 def nameserver(records):
@@ -95,9 +69,7 @@ def nameserver(records):
 
 
 def main():
-    chat = load("chat")
-    chat_fanout(chat)
-    chat_scenarios(chat)
+    chat_cost(load("chat"))
     nameserver(load("nameserver"))
 
 

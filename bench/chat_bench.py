@@ -78,12 +78,12 @@ def summary(runs, **labels):
     return {**labels, **record}
 
 
-def side_by_side(servers, load, duration, **labels):
+def side_by_side(servers, clients_senders_rate, duration, **labels):
     """RUNS turns of the same load on each of `servers` ({name: (url, pid)}); a record per server."""
     runs = {name: [] for name in servers}
     for _ in range(RUNS):
         for name, (url, pid) in servers.items():
-            runs[name].append(one_run([url], [pid], *load, duration))
+            runs[name].append(one_run([url], [pid], *clients_senders_rate, duration))
     records = [summary(server_runs, server=name, **labels) for name, server_runs in runs.items()]
     probe = next((r["server_us_per_delivery"] for r in records if r["server"] == "probe"), None)
     for record in records:

@@ -67,6 +67,7 @@ class ChatConsumer(ProjectConsumer):
 
     async def close(self, code=None, reason=None):
         self.closing = True
+        self.fanout.remove(self.connection)  # no broadcast frame may follow our close frame
         await super().close(code=code, reason=reason)
 
     def overflow_text(self):

@@ -1,8 +1,7 @@
-import functools
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -12,40 +11,9 @@ def room_key(name):
     return name.strip().lower()
 
 
-@functools.cache
-def _sql(model, template, using):
-    """`template` with {table} and {column} names quoted for the database `using`."""
-    quote = connections[using].ops.quote_name
-    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
-    return template.format(table=quote(model._meta.db_table), **columns)
-
-
-# The three statements of storing a chat batch are written in SQL: building them through
-# the ORM cost 1.2 ms per batch of one message, most of the chat's CPU per message.
-
-
 class RoomQuerySet(models.QuerySet):
     def named(self, name):
         return self.filter(key=room_key(name))
-
-    def take_seqs(self, name, count):
-        """The room called `name` (created if new) after taking `count` more message numbers.
-
-        Its `last_seq` is the last number taken. The UPDATE holds the room's row lock until
-        the transaction ends, which orders concurrent writers of one room (PostgreSQL;
-        SQLite's IMMEDIATE transactions already serialise every writer).
-        """
-        key = room_key(name)
-        take = _sql(Room, "UPDATE {table} SET {last_seq} = {last_seq} + %s WHERE {key} = %s", self.db)
-        read = _sql(Room, "SELECT {id}, {name}, {last_seq} FROM {table} WHERE {key} = %s", self.db)
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(take, [count, key])
-            if not cursor.rowcount:
-                self.get_or_create(key=key, defaults={"name": name.strip()})
-                cursor.execute(take, [count, key])
-            cursor.execute(read, [key])
-            pk, display_name, last_seq = cursor.fetchone()
-        return Room(pk=pk, key=key, name=display_name, last_seq=last_seq)
 
 
 class Room(models.Model):
@@ -68,23 +36,6 @@ class Room(models.Model):
         return self.name
 
 
-class MessageQuerySet(models.QuerySet):
-    def append(self, room, messages):
-        """Insert messages, numbered already, into `room`; drop what falls out of its history.
-
-        The returned messages are the unsaved instances given (their rows have ids these do not).
-        """
-        now_value = connections[self.db].ops.adapt_datetimefield_value
-        rows = [(room.pk, m.seq, m.sender, m.text, m.client_id, now_value(m.created)) for m in messages]
-        columns = "{room}, {seq}, {sender}, {text}, {client_id}, {created}"
-        insert = _sql(Message, f"INSERT INTO {{table}} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", self.db)
-        trim = _sql(Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s", self.db)
-        with connections[self.db].cursor() as cursor:
-            cursor.executemany(insert, rows)
-            cursor.execute(trim, [room.pk, room.last_seq - settings.CHAT_MAX_MESSAGES_IN_ROOM])
-        return messages
-
-
 class Message(models.Model):
     """One chat message as stored in a room's history."""
 
@@ -97,8 +48,6 @@ class Message(models.Model):
         max_length=200, null=True, blank=True, help_text="The `id` the nane client gave."
     )
     created = models.DateTimeField(default=timezone.now)
-
-    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["room", "seq"]

@@ -3,7 +3,7 @@ caller to publish once the write has committed (its database hop has returned)."
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -14,6 +14,7 @@ from django.utils import timezone
 from messaging import protocol
 from messaging.fanout import Broadcast
 from messaging.models import ChatSession, Message, Room, room_key
+from messaging.store import store
 
 GLOBAL_ROOM = "global"
 # "." instead of ":" keeps the token legal as a WebSocket subprotocol (SPEC §6).
@@ -59,39 +60,50 @@ class Post:
     client_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A message as stored: its room, its number in the room, and what the client sent."""
+
+    room_key: str
+    room_name: str
+    seq: int
+    sender: str
+    text: str
+    client_id: str | None
+    created: datetime
+
+
 def post_message(*, room_name, sender, text, client_id=None):
-    """Store a message (creating the room) and trim the history; returns the Message."""
-    messages, _ = post_messages([Post(room_name, sender, text, client_id)])
-    return messages[0]
+    """Store a message (creating the room) and trim the history; returns it as Posted."""
+    posted, _ = post_messages([Post(room_name, sender, text, client_id)])
+    return posted[0]
 
 
 def post_messages(posts):
-    """Store several messages in one transaction, in order: (the Messages, their Broadcast).
-
-    Per room: one UPDATE that takes the sequence numbers (and the row lock), one SELECT,
-    one INSERT of all its messages, one DELETE of the history beyond CHAT_MAX_MESSAGES_IN_ROOM.
-    """
+    """Store several messages in one transaction, in order: (a Posted each, their Broadcast)."""
     now = timezone.now()
     by_room = defaultdict(list)  # room key → indexes into posts, in order
     for index, post in enumerate(posts):
         by_room[room_key(post.room_name)].append(index)
-    rooms, messages = [None] * len(posts), [None] * len(posts)
-    with transaction.atomic():
-        for indexes in by_room.values():
-            room = Room.objects.take_seqs(posts[indexes[0]].room_name, len(indexes))
-            first = room.last_seq - len(indexes) + 1
-            batch = [
-                Message(room=room, seq=first + n, sender=p.sender, text=p.text, client_id=p.client_id, created=now)
-                for n, p in enumerate(posts[index] for index in indexes)
-            ]
-            for index, message in zip(indexes, Message.objects.append(room, batch), strict=True):
-                rooms[index], messages[index] = room, message
+    rooms = [
+        (
+            key,
+            posts[indexes[0]].room_name.strip(),
+            [(p.sender, p.text, p.client_id) for p in map(posts.__getitem__, indexes)],
+        )
+        for key, indexes in by_room.items()
+    ]
+    posted = [None] * len(posts)
+    for (key, indexes), (room_name, first) in zip(by_room.items(), store(rooms, now), strict=True):
+        for n, index in enumerate(indexes):
+            post = posts[index]
+            posted[index] = Posted(key, room_name, first + n, post.sender, post.text, post.client_id, now)
     broadcast = Broadcast()
-    for post, room in zip(posts, rooms, strict=True):
-        fields = {"room": room.name, "text": post.text, "sender": post.sender, "created": now}
-        broadcast.nane.append(protocol.nane_frame(**fields, client_id=post.client_id))
-        broadcast.to_room(room.key, protocol.token_frame(post.sender, post.text))
-    return messages, broadcast
+    for p in posted:
+        fields = {"room": p.room_name, "text": p.text, "sender": p.sender, "created": now}
+        broadcast.nane.append(protocol.nane_frame(**fields, client_id=p.client_id))
+        broadcast.to_room(p.room_key, protocol.token_frame(p.sender, p.text))
+    return posted, broadcast
 
 
 def message_as_dict(message, room_name):

@@ -17,7 +17,7 @@ def test_a_batch_numbers_each_room_on_in_arrival_order():
     services.post_message(room_name="a", sender="x", text="a0")
     posts = [Post("a", "x", "a1"), Post("B", "y", "b0"), Post("A", "x", "a2"), Post("b", "y", "b1")]
     messages, _ = services.post_messages(posts)
-    assert [(m.text, m.room.key, m.seq) for m in messages] == [
+    assert [(m.text, m.room_key, m.seq) for m in messages] == [
         ("a1", "a", 2),
         ("b0", "b", 1),
         ("a2", "a", 3),

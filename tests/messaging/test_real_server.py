@@ -1,4 +1,4 @@
-"""Both dialects over real sockets against daphne, with `websockets` as the client."""
+"""Both dialects over real sockets against `make run`'s server (and runserver), with `websockets` as the client."""
 
 import asyncio
 import json
@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.conftest import start_server
 
 
 def auth(server, nickname):
@@ -105,3 +107,28 @@ async def test_an_oversized_frame_closes_with_1009(live_server_process):
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd.code == 1009
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory):
+    """`manage.py runserver` (daphne): no pre-encoded frames, broadcasts go through websocket.send."""
+    server = start_server(tmp_path_factory, "dev", server="runserver")
+    yield server
+    server.stop()
+
+
+async def test_both_dialects_talk_under_runserver_too(dev_server):
+    status, body = auth(dev_server, "dev_carol")
+    assert status == 201
+    base = dev_server.ws_url
+    async with (
+        connect(f"{base}/ws?username=dev-dave") as dave,
+        connect(f"{base}/ws", subprotocols=[body["token"]]) as carol,
+    ):
+        assert await receive(carol) == {"from": "system", "body": "dev_carol joined"}
+        await dave.send(json.dumps({"room": "global", "text": "from nane"}))
+        assert (await receive(dave))["text"] == "from nane"
+        assert await receive(carol) == {"from": "dev-dave", "body": "from nane"}
+        await carol.send(json.dumps({"type": "message", "args": {"body": "from token"}}))
+        assert await receive(carol) == {"from": "dev_carol", "body": "from token"}
+        assert (await receive(dave))["text"] == "from token"

@@ -96,7 +96,7 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_receivi
     while (frame := await asyncio.to_thread(read_frame, slow))[0] != 0x8:
         frames.append(frame)
     slow.close()
-    opcode, payload = frame
+    _, payload = frame
     assert struct.unpack("!H", payload[:2])[0] == 1008
     assert json.loads(frames[-1][1]) == {"error": "closed: you did not read your messages fast enough"}
     assert 0 < len(frames) - 1 < MESSAGES, "closed part-way, not after everything"

@@ -1,3 +1,6 @@
+import asyncio
+import contextlib
+import math
 import signal
 import sys
 
@@ -30,7 +33,7 @@ class Command(BaseCommand):
         application = get_default_application()
         if settings.DEBUG:
             application = ASGIStaticFilesHandler(application)  # as runserver does: the admin's CSS
-        uvicorn.run(
+        config = uvicorn.Config(
             application,
             host=host.strip("[]"),
             port=int(port),
@@ -47,3 +50,30 @@ class Command(BaseCommand):
             # Channels' router has no lifespan handler.
             lifespan="off",
         )
+        OncePerSecondServer(config).run()
+
+
+class OncePerSecondServer(uvicorn.Server):
+    """uvicorn's server with its housekeeping tick once a second instead of ten times.
+
+    The tick only refreshes the Date header (once a second anyway) and looks for a shutdown
+    request; here a shutdown signal wakes it at once. Each wake-up of an idle process costs
+    about 0.25 ms of CPU on this kind of VM: ten a second were most of what 1,000 idle
+    WebSockets cost.
+    """
+
+    wake = None
+
+    async def main_loop(self):
+        self.wake = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        while not await self.on_tick(0):  # counter 0: the Date header is refreshed every time
+            # On the whole second, with the keepalive pings (chatsite/websocket_protocol.py).
+            now = self.loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), math.ceil(now + 0.001) - now)
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        if self.wake is not None:
+            self.loop.call_soon_threadsafe(self.wake.set)

@@ -1,0 +1,97 @@
+"""Storing chat messages: the hot write path, in SQL on the database driver's connection.
+
+Each batch is one transaction; per room one UPDATE takes the message numbers (and the
+room's row lock, which orders concurrent writers of one room on PostgreSQL; SQLite's
+IMMEDIATE transactions already serialise every writer), one INSERT adds the messages,
+one DELETE drops what falls out of the room's history.
+
+Why not the ORM: on the 2-core VM, between messages 33 ms apart (1,000 clients at 30
+msg/s), the same work cost 1.25 ms of CPU per message through the ORM and Django's
+cursor and transaction wrappers, 0.45 ms through the driver: the difference was a fifth
+of the chat's CPU per delivery. Errors still come out as Django's database exceptions,
+and the connection is still Django's, with its settings and its health checks.
+"""
+
+import contextlib
+import functools
+
+from django.conf import settings
+from django.db import connections
+
+from messaging.models import Message, Room
+
+
+@functools.cache
+def statements(using):
+    """The SQL of a batch for the database `using`, in its driver's parameter style."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+
+    def sql(model, template):
+        columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+        text = template.format(table=quote(model._meta.db_table), **columns)
+        return text.replace("%s", "?") if connection.vendor == "sqlite" else text
+
+    return {
+        "begin": "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "BEGIN",
+        "take": sql(
+            Room, "UPDATE {table} SET {last_seq} = {last_seq} + %s WHERE {key} = %s RETURNING {id}, {name}, {last_seq}"
+        ),
+        "create": sql(
+            Room,
+            "INSERT INTO {table} ({key}, {name}, {created}, {last_seq}) VALUES (%s, %s, %s, 0) "
+            "ON CONFLICT ({key}) DO NOTHING",
+        ),
+        "insert": sql(
+            Message,
+            "INSERT INTO {table} ({room}, {seq}, {sender}, {text}, {client_id}, {created}) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+        ),
+        "trim": sql(Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s"),
+    }
+
+
+def store(rooms, now, using="default"):
+    """Store messages room by room in one transaction; returns each room's (name, first number).
+
+    `rooms` is a list of (room key, the room's name should it be new, messages), each
+    message a (sender, text, client_id) triple, all created at `now`.
+    """
+    connection = connections[using]
+    sql = statements(using)
+    created = connection.ops.adapt_datetimefield_value(now)
+    keep = settings.CHAT_MAX_MESSAGES_IN_ROOM
+    connection.ensure_connection()
+    # Inside someone else's transaction (a test, the shell) that one decides; else our own.
+    own_transaction = not connection.in_atomic_block
+    stored = []
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            if own_transaction:
+                cursor.execute(sql["begin"])
+            for key, name, messages in rooms:
+                cursor.execute(sql["take"], (len(messages), key))
+                row = cursor.fetchone()
+                if row is None:
+                    cursor.execute(sql["create"], (key, name, created))
+                    cursor.execute(sql["take"], (len(messages), key))
+                    row = cursor.fetchone()
+                room_id, room_name, last_seq = row
+                first = last_seq - len(messages) + 1
+                cursor.executemany(
+                    sql["insert"],
+                    [(room_id, first + n, *message, created) for n, message in enumerate(messages)],
+                )
+                cursor.execute(sql["trim"], (room_id, last_seq - keep))
+                stored.append((room_name, first))
+            if own_transaction:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if own_transaction:
+                with contextlib.suppress(Exception):  # a broken connection has nothing to roll back
+                    cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+    return stored
