@@ -53,20 +53,18 @@ class Frames:
 
 
 class WireConnection:
-    """A socket whose server takes pre-encoded frames (the FRAMES_EXTENSION sink)."""
+    """A socket whose server takes pre-encoded frames: the fan-out writes to its transport."""
 
     __slots__ = ("transport",)
 
     def __init__(self, sink):
         self.transport = sink.transport
 
-    def push(self, frames):
-        if not self.transport.is_closing():
-            self.transport.write(frames.wire)
-
 
 class AsgiConnection:
     """A socket reached through ASGI `websocket.send`, one message per frame, in order."""
+
+    transport = None
 
     def __init__(self, send):
         self.send, self.queue, self.task = send, deque(), None
@@ -136,8 +134,14 @@ class LocalFanout:
     @staticmethod
     def _push(connections, texts):
         frames = Frames(texts)
+        wire = frames.wire
+        # The loop of the hot path: one write per socket, no call of our own in between.
         for connection in tuple(connections):
+            transport = connection.transport
             try:
-                connection.push(frames)
+                if transport is None:
+                    connection.push(frames)
+                elif not transport.is_closing():
+                    transport.write(wire)
             except Exception:
                 log.exception("chat: pushing to one connection failed; the others still get the frames")
