@@ -55,7 +55,7 @@ format: setup-dev
 	ruff format .
 	ruff check --fix .
 
-# Issue 6's figures (~25 min; needs wrk and redis-server): bench/results/*.json and *.png.
+# The figures of bench/README.md (~40 min; needs wrk and redis-server): bench/results/*.json and *.png.
 bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	python -m bench.run

@@ -1,8 +1,8 @@
-"""`make bench`: every benchmark of issue 6 in turn, then the charts.
+"""`make bench`: every benchmark in turn, then the charts (bench/README.md).
 
 Each one starts its own servers pinned to core 0, drives them from core 1, takes the
 median of 3 runs, prints JSON lines and saves bench/results/<name>.json; bench/charts.py
-draws the PNGs the README shows. Takes about 25 minutes on the 2-core machine.
+draws the PNGs bench/README.md shows. Takes about 40 minutes on the 2-core machine.
 """
 
 import subprocess

@@ -105,11 +105,6 @@ class LayerBroker:
                 continue
             self.fanout.deliver(Broadcast.from_event(event))
 
-    async def idle(self):
-        """Wait until every queued broadcast has been handed to the layer."""
-        while self.sender is not None and not self.sender.done():
-            await asyncio.shield(self.sender)
-
 
 def _failed(future):
     return future.done() and (future.cancelled() or future.exception() is not None)

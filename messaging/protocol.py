@@ -57,6 +57,9 @@ def nickname_problem(nickname):
 def clean_text(text, max_length, field="text"):
     if not isinstance(text, str):
         raise ProtocolError(f"{field} must be a string")
+    if "\x00" in text:
+        # PostgreSQL cannot store it; refused everywhere, so every engine behaves alike.
+        raise ProtocolError(f"{field} must not contain NUL characters")
     text = text.strip()
     if not text:
         raise ProtocolError(f"{field} is empty")
@@ -95,6 +98,8 @@ def decode_nane(frame, max_text_length):
             raise ProtocolError("id must be a string")
         if has_id and len(client_id) > MAX_CLIENT_ID_LENGTH:
             raise ProtocolError(f"id is longer than {MAX_CLIENT_ID_LENGTH} characters")
+        if has_id and "\x00" in client_id:
+            raise ProtocolError("id must not contain NUL characters")
         if "room" not in data:
             raise ProtocolError("room is missing")
         if "text" not in data:

@@ -61,6 +61,9 @@ async def test_ping_is_answered_with_pong_to_that_client_only(nane):
         ('{"room": "r", "text": null}', {"error": "text must be a string"}),
         ('{"room": "' + "r" * 51 + '", "text": "t"}', {"error": "room is longer than 50 characters"}),
         ('{"room": "r", "text": "' + "t" * 10501 + '"}', {"error": "text is longer than 10500 characters"}),
+        ('{"room": "r", "text": "a\\u0000b"}', {"error": "text must not contain NUL characters"}),
+        ('{"room": "r\\u0000", "text": "t"}', {"error": "room must not contain NUL characters"}),
+        ('{"room": "r", "text": "t", "id": "\\u0000"}', {"error": "id must not contain NUL characters", "id": "\x00"}),
     ],
 )
 async def test_a_bad_frame_gets_an_error_stores_nothing_and_keeps_the_connection(nane, frame, error):
