@@ -37,6 +37,7 @@ def chat_cost(records):
             if r:
                 label = f"{r['server_us_per_delivery']:g} µs\n×{r.get('ratio_to_probe', 1):g}\np99 {r['p99_ms']:g} ms"
                 axis.text(x, r["server_us_per_delivery"], label, ha="center", va="bottom", fontsize=7)
+    axis.set_ylim(0, 1.25 * max(r["server_us_per_delivery"] for r in rows))
     axis.set_xticks(range(len(loads)), loads, fontsize=8)
     axis.set_ylabel("server CPU µs per delivery (median of 3)")
     axis.set_title("Chat fan-out on one server core, side by side with the limit probe")
