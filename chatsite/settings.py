@@ -116,7 +116,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "chatsite",
-    "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (see SPEC.md).",
+    "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (see README.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_PATCH": False,

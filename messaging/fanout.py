@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from chatsite.websocket_protocol import FRAMES_EXTENSION, encode_text_frames
 
@@ -41,17 +40,6 @@ class Broadcast:
         return cls(nane=list(event.get("nane") or ()), rooms=dict(event.get("rooms") or {}))
 
 
-class Frames:
-    """Text frames going to many sockets: the texts, and their WebSocket encoding made once."""
-
-    def __init__(self, texts):
-        self.texts = texts
-
-    @cached_property
-    def wire(self):
-        return encode_text_frames(self.texts)
-
-
 class WireConnection:
     """A socket whose server takes pre-encoded frames: the fan-out writes to its transport."""
 
@@ -69,8 +57,8 @@ class AsgiConnection:
     def __init__(self, send):
         self.send, self.queue, self.task = send, deque(), None
 
-    def push(self, frames):
-        self.queue.extend(frames.texts)
+    def push(self, texts):
+        self.queue.extend(texts)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.drain())
 
@@ -133,14 +121,13 @@ class LocalFanout:
 
     @staticmethod
     def _push(connections, texts):
-        frames = Frames(texts)
-        wire = frames.wire
+        wire = encode_text_frames(texts)
         # The loop of the hot path: one write per socket, no call of our own in between.
         for connection in tuple(connections):
             transport = connection.transport
             try:
                 if transport is None:
-                    connection.push(frames)
+                    connection.push(texts)
                 elif not transport.is_closing():
                     transport.write(wire)
             except Exception:

@@ -85,14 +85,10 @@ def post_messages(posts):
     by_room = defaultdict(list)  # room key → indexes into posts, in order
     for index, post in enumerate(posts):
         by_room[room_key(post.room_name)].append(index)
-    rooms = [
-        (
-            key,
-            posts[indexes[0]].room_name.strip(),
-            [(p.sender, p.text, p.client_id) for p in map(posts.__getitem__, indexes)],
-        )
-        for key, indexes in by_room.items()
-    ]
+    rooms = []
+    for key, indexes in by_room.items():
+        messages = [(posts[index].sender, posts[index].text, posts[index].client_id) for index in indexes]
+        rooms.append((key, posts[indexes[0]].room_name.strip(), messages))
     posted = [None] * len(posts)
     for (key, indexes), (room_name, first) in zip(by_room.items(), store(rooms, now), strict=True):
         for n, index in enumerate(indexes):

@@ -30,7 +30,7 @@ class MessageWriter:
         self.task = None
 
     async def post(self, post):
-        """Store `post` (a services.Post) with whatever else is waiting; returns its Message."""
+        """Store `post` (a services.Post) with whatever else is waiting; returns it as services.Posted."""
         future = asyncio.get_running_loop().create_future()
         self.pending.append((post, future))
         if self.task is None or self.task.done():
@@ -42,7 +42,7 @@ class MessageWriter:
             batch = self.pending[: settings.CHAT_WRITE_BATCH]
             del self.pending[: settings.CHAT_WRITE_BATCH]
             try:
-                messages, broadcast = await database.run(services.post_messages, [post for post, _ in batch])
+                posted, broadcast = await database.run(services.post_messages, [post for post, _ in batch])
             except Exception as error:
                 for _, future in batch:
                     if not future.done():
@@ -53,9 +53,9 @@ class MessageWriter:
             except Exception:
                 # Stored is stored: the senders are answered, the others find it in the history.
                 log.exception("chat: broadcasting a stored batch failed")
-            for (_, future), message in zip(batch, messages, strict=True):
+            for (_, future), stored in zip(batch, posted, strict=True):
                 if not future.done():
-                    future.set_result(message)
+                    future.set_result(stored)
 
 
 get_writer = per_loop(MessageWriter)
