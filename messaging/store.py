@@ -18,36 +18,34 @@ import functools
 from django.conf import settings
 from django.db import connections
 
+from chatsite.sql import driver_cursor, statement
 from messaging.models import Message, Room
 
 
 @functools.cache
 def statements(using):
-    """The SQL of a batch for the database `using`, in its driver's parameter style."""
+    """The SQL of a batch for the database `using`."""
     connection = connections[using]
-    quote = connection.ops.quote_name
-
-    def sql(model, template):
-        columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
-        text = template.format(table=quote(model._meta.db_table), **columns)
-        return text.replace("%s", "?") if connection.vendor == "sqlite" else text
-
     return {
         "begin": "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "BEGIN",
-        "take": sql(
-            Room, "UPDATE {table} SET {last_seq} = {last_seq} + %s WHERE {key} = %s RETURNING {id}, {name}, {last_seq}"
+        "take": statement(
+            connection,
+            Room,
+            "UPDATE {table} SET {last_seq} = {last_seq} + %s WHERE {key} = %s RETURNING {id}, {name}, {last_seq}",
         ),
-        "create": sql(
+        "create": statement(
+            connection,
             Room,
             "INSERT INTO {table} ({key}, {name}, {created}, {last_seq}) VALUES (%s, %s, %s, 0) "
             "ON CONFLICT ({key}) DO NOTHING",
         ),
-        "insert": sql(
+        "insert": statement(
+            connection,
             Message,
             "INSERT INTO {table} ({room}, {seq}, {sender}, {text}, {client_id}, {created}) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
         ),
-        "trim": sql(Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s"),
+        "trim": statement(connection, Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s"),
     }
 
 
@@ -61,12 +59,10 @@ def store(rooms, now, using="default"):
     sql = statements(using)
     created = connection.ops.adapt_datetimefield_value(now)
     keep = settings.CHAT_MAX_MESSAGES_IN_ROOM
-    connection.ensure_connection()
     # Inside someone else's transaction (a test, the shell) that one decides; else our own.
     own_transaction = not connection.in_atomic_block
     stored = []
-    with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
+    with driver_cursor(using) as cursor:
         try:
             if own_transaction:
                 cursor.execute(sql["begin"])
@@ -92,6 +88,4 @@ def store(rooms, now, using="default"):
                 with contextlib.suppress(Exception):  # a broken connection has nothing to roll back
                     cursor.execute("ROLLBACK")
             raise
-        finally:
-            cursor.close()
     return stored

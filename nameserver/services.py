@@ -1,10 +1,9 @@
 """Every write of the name server: register, heartbeat, prune."""
 
-from django.db.models import Value
-from django.db.models.functions import Concat
 from django.utils import timezone
 
-from nameserver.models import Client, encode_entry_tail
+from nameserver import store
+from nameserver.models import Client, encode_entry_tail, ttl_cutoff
 
 
 def register_client(*, ip, port, name, now=None):
@@ -18,14 +17,12 @@ def heartbeat(client_id, now=None):
     never resurrects an expired client and never loses its own write.
     """
     now = now or timezone.now()
-    entry = Concat("entry_head", Value(encode_entry_tail(now)))
-    return Client.objects.live(now).filter(id=client_id).update(connected=now, entry=entry) == 1
+    return store.heartbeat(client_id, now, ttl_cutoff(now), encode_entry_tail(now))
 
 
 def live_clients_json(now=None):
     """The `GET /clients` map as JSON bytes: lowercase uuid → entry, expired clients left out."""
-    entries = Client.objects.live(now).values_list("entry", flat=True)
-    return ("{" + ", ".join(entries) + "}").encode()
+    return ("{" + ", ".join(store.live_entries(ttl_cutoff(now))) + "}").encode()
 
 
 def prune_expired(now=None):

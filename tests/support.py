@@ -39,6 +39,21 @@ def chromium(*extra_args):
             browser.close()
 
 
+@contextmanager
+def sql_statements():
+    """Every SQL statement SQLite runs meanwhile, the hot paths' driver-level SQL included
+    (chatsite/sql.py bypasses Django's cursor, so django_assert_num_queries misses it)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    statements = []
+    connection.connection.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        connection.connection.set_trace_callback(None)
+
+
 def require(available, reason):
     """Skip with `reason` when a component is missing; under CI, fail instead."""
     if available:

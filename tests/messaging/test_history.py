@@ -1,12 +1,11 @@
 """History is capped per room and served oldest first (SPEC §2a)."""
 
-from contextlib import contextmanager
-
 import pytest
 from django.db import connection
 
 from messaging import services
 from messaging.models import Message
+from tests.support import sql_statements
 
 
 @pytest.fixture
@@ -32,27 +31,15 @@ def test_the_cap_of_one_room_leaves_other_rooms_alone(cap):
     assert [m["text"] for m in services.history(services.find_room("quiet"))] == ["kept"]
 
 
-@contextmanager
-def statements_run():
-    """Every SQL statement the SQLite driver runs meanwhile (messaging/store.py bypasses Django's cursor)."""
-    connection.ensure_connection()
-    statements = []
-    connection.connection.set_trace_callback(statements.append)
-    try:
-        yield statements
-    finally:
-        connection.connection.set_trace_callback(None)
-
-
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="counts statements with SQLite's trace callback")
 @pytest.mark.django_db
 def test_storing_a_message_costs_the_same_statements_however_long_the_history(cap):
     services.post_message(room_name="r", sender="alice", text="first")
-    with statements_run() as few:
+    with sql_statements() as few:
         services.post_message(room_name="r", sender="alice", text="second")
     for n in range(20):
         services.post_message(room_name="r", sender="alice", text=f"m{n}")
-    with statements_run() as many:
+    with sql_statements() as many:
         services.post_message(room_name="r", sender="alice", text="last")
     assert len(many) == len(few) == 3  # take the number, insert, trim
     deletes = [sql for sql in many if sql.startswith("DELETE")]

@@ -1,0 +1,39 @@
+"""SQL of the hot paths, run on the database driver's own cursor.
+
+Django's ORM compiles a query again on every call, and its cursor wrapper rewrites the
+placeholders and wraps every call; on the hot paths that costs more than the database
+(messaging/store.py and nameserver/store.py give the figures). These helpers keep
+Django's part that matters: its connection, with its settings and health checks, its
+table and column names and quoting, and its database exceptions.
+"""
+
+import contextlib
+
+from django.db import connections
+
+
+def statement(connection, model, template):
+    """`template` with `{table}` and `{field name}` filled in, in the driver's parameter style.
+
+    Write parameters as `%s`; they become `?` for SQLite.
+    """
+    quote = connection.ops.quote_name
+    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    text = template.format(table=quote(model._meta.db_table), **columns)
+    return text.replace("%s", "?") if connection.vendor == "sqlite" else text
+
+
+@contextlib.contextmanager
+def driver_cursor(using="default"):
+    """A cursor of the driver, on Django's connection `using`; errors come out as Django's."""
+    connection = connections[using]
+    # What Django's own cursor() does first: once per request, drop a connection that no
+    # longer answers (CONN_HEALTH_CHECKS), then connect if need be.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
