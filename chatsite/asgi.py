@@ -3,14 +3,15 @@
 import gc
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-django_wsgi_app = get_wsgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from chatsite.handlers import DjangoHandlers  # noqa: E402
 from chatsite.limits import ConnectionsPerAddress  # noqa: E402
 from chatsite.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
@@ -19,7 +20,12 @@ from nameserver.announce import start_node_announcer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIBridge(django_wsgi_app, threads=settings.HTTP_THREADS, max_body_bytes=settings.HTTP_MAX_BODY_BYTES),
+        "http": WSGIBridge(
+            DjangoHandlers(),
+            threads=settings.HTTP_THREADS,
+            max_body_bytes=settings.HTTP_MAX_BODY_BYTES,
+            stall_after=settings.HTTP_BATCH_STALL,
+        ),
         "websocket": BrowserOriginValidator(ConnectionsPerAddress(URLRouter(websocket_urlpatterns))),
     }
 )

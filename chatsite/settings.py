@@ -47,6 +47,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The public JSON endpoints need no session, CSRF token, login, message or frame option
+# (chatsite/handlers.py): only these, and only middleware without view hooks.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
@@ -147,9 +153,11 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]}},
 }
 
-# Threads serving HTTP requests in each web process (see chatsite/asgi.py). More let slow
-# requests overlap; on one core they mostly contend for the GIL.
+# HTTP requests reach Django in batches, one batch at a time (chatsite/wsgi_bridge.py).
+# A batch running longer than HTTP_BATCH_STALL seconds lets the next one start on another
+# thread, up to HTTP_THREADS at a time.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
+HTTP_BATCH_STALL = env_float("HTTP_BATCH_STALL", 0.05)
 # A bigger request body is refused with 413 before Django sees it.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
 

@@ -1,6 +1,8 @@
-"""HTTP reaches Django through chatsite.wsgi_bridge: one thread hop, the request intact."""
+"""HTTP reaches Django through chatsite.wsgi_bridge: handed over in batches, each request intact."""
 
+import asyncio
 import json
+import threading
 
 import pytest
 from channels.testing import HttpCommunicator
@@ -27,7 +29,7 @@ async def request(app, path, body=b"", headers=()):
 
 
 async def test_the_request_reaches_the_wsgi_app_whole():
-    app = WSGIBridge(echo_environ, threads=2, max_body_bytes=100)
+    app = WSGIBridge(echo_environ, threads=2, max_body_bytes=100, stall_after=0.05)
     headers = [
         (b"content-type", b"text/plain"),
         (b"cookie", b"a=1"),
@@ -51,13 +53,13 @@ async def test_the_request_reaches_the_wsgi_app_whole():
 
 
 async def test_a_header_with_an_underscore_cannot_pose_as_a_proxy_header():
-    app = WSGIBridge(echo_environ, threads=1, max_body_bytes=100)
+    app = WSGIBridge(echo_environ, threads=1, max_body_bytes=100, stall_after=0.05)
     response = await request(app, "/", headers=[(b"x_forwarded_for", b"10.9.9.9")])
     assert json.loads(response["body"])["spoofed"] is None
 
 
 async def test_a_body_over_the_limit_is_refused_before_django_sees_it():
-    app = WSGIBridge(echo_environ, threads=1, max_body_bytes=4)
+    app = WSGIBridge(echo_environ, threads=1, max_body_bytes=4, stall_after=0.05)
     response = await request(app, "/", body=b"hello")
     assert response["status"] == 413
 
@@ -68,3 +70,55 @@ async def test_django_answers_through_the_bridge():
     response = await request(application, "/client", body=body, headers=[(b"content-type", b"application/json")])
     assert response["status"] == 201
     assert set(json.loads(response["body"])) == {"id"}
+
+
+def recording_app(log, gates=None):
+    """A WSGI app answering its path; logs (path, thread) and first waits on the path's gate, if any."""
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if gates and path in gates:
+            gates[path].wait()
+        log.append((path, threading.get_ident()))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [path.encode()]
+
+    return app
+
+
+async def test_requests_that_arrive_together_are_served_as_one_batch_each_with_its_own_answer():
+    log = []
+    app = WSGIBridge(recording_app(log), threads=4, max_body_bytes=100, stall_after=60)
+    responses = await asyncio.gather(*(request(app, f"/r{n}") for n in range(20)))
+    assert [response["body"] for response in responses] == [f"/r{n}".encode() for n in range(20)]
+    assert [path for path, _ in log] == [f"/r{n}" for n in range(20)]
+    assert len({thread for _, thread in log}) == 1
+
+
+async def test_a_stalled_batch_does_not_hold_back_the_requests_behind_it():
+    log = []
+    gate = threading.Event()
+    app = WSGIBridge(recording_app(log, {"/slow": gate}), threads=2, max_body_bytes=100, stall_after=0.01)
+    slow = asyncio.ensure_future(request(app, "/slow"))
+    await asyncio.sleep(0)  # /slow is handed over first
+    try:
+        fast = await asyncio.wait_for(request(app, "/fast"), timeout=10)
+        assert fast["body"] == b"/fast"
+        assert not slow.done()
+    finally:
+        gate.set()
+    assert (await slow)["body"] == b"/slow"
+    assert [path for path, _ in log] == ["/fast", "/slow"]
+
+
+async def test_a_fault_in_the_wsgi_app_fails_only_its_own_request():
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/broken":
+            raise RuntimeError("broken")
+        start_response("200 OK", [])
+        return [b"fine"]
+
+    bridge = WSGIBridge(app, threads=1, max_body_bytes=100, stall_after=60)
+    broken, fine = await asyncio.gather(request(bridge, "/broken"), request(bridge, "/fine"), return_exceptions=True)
+    assert isinstance(broken, RuntimeError)
+    assert fine["body"] == b"fine"

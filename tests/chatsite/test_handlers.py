@@ -1,0 +1,61 @@
+"""Public JSON endpoints go through the short middleware chain; pages and the admin through the full one."""
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from chatsite.handlers import APIHandler, DjangoHandlers, is_public_api
+from chatsite.wsgi_bridge import WSGIBridge
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app():
+    return WSGIBridge(DjangoHandlers(), threads=1, max_body_bytes=10_000, stall_after=60)
+
+
+async def request(app, path, method="GET", headers=()):
+    return await HttpCommunicator(app, method, path, headers=list(headers)).get_response()
+
+
+def header(response, name):
+    return dict(response["headers"]).get(name.encode())
+
+
+def test_only_public_api_views_take_the_short_chain():
+    assert is_public_api("/clients")
+    assert is_public_api("/api/rooms/lobby/history")
+    assert not is_public_api("/v1/kick-active-users")  # a DRF view that reads the staff session
+    assert not is_public_api("/admin/login/")
+    assert not is_public_api("/chat/")
+    assert not is_public_api("/no/such/page")
+
+
+async def test_a_public_endpoint_skips_the_page_middleware_and_keeps_the_security_headers(app):
+    response = await request(app, "/api/settings", headers=[(b"cookie", b"sessionid=whatever")])
+    assert response["status"] == 200
+    assert header(response, "x-content-type-options") == b"nosniff"  # SecurityMiddleware
+    assert header(response, "x-frame-options") is None  # XFrameOptionsMiddleware skipped
+    assert header(response, "vary") is None  # no session or CSRF cookie was looked at
+
+
+async def test_pages_keep_sessions_csrf_and_frame_options(app):
+    response = await request(app, "/admin/login/")
+    assert response["status"] == 200
+    assert header(response, "x-frame-options") == b"DENY"
+    assert b"csrftoken=" in header(response, "set-cookie")
+    assert (await request(app, "/admin/login/", method="POST"))["status"] == 403  # no CSRF token
+
+
+async def test_the_short_chain_still_redirects_to_the_slash_url(app):
+    response = await request(app, "/admin")  # CommonMiddleware's APPEND_SLASH, through the full chain
+    assert response["status"] == 301
+    assert header(response, "location") == b"/admin/"
+
+
+@override_settings(API_MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"])
+def test_middleware_with_view_hooks_are_refused_for_the_short_chain():
+    with pytest.raises(ImproperlyConfigured, match="CsrfViewMiddleware"):
+        APIHandler()
