@@ -1,13 +1,21 @@
-"""The name server's two hot queries, in SQL on the database driver's cursor.
+"""The name server's hot path in SQL on the database driver's cursor, and the live map kept between requests.
 
 Every live client heartbeats once a second, and each heartbeat answers the whole live
-map, so these two run on nearly every request. Through the ORM, compiling them cost
-more than the request's other work together (see chatsite/sql.py).
+map, so these run on nearly every request. Through the ORM, compiling the two queries
+cost more than the request's other work together (see chatsite/sql.py).
+
+On SQLite each connection also keeps the map it last read, and reads it again only when
+the database says it may have changed: `PRAGMA data_version` moves when another
+connection commits, `total_changes` when this one writes. A heartbeat applies its own
+row to the kept map. On the 2-core VM this took reading 100 clients from 48 µs to 12.
 """
 
+import datetime
 import functools
+import threading
 
 from django.db import connections
+from django.utils import timezone
 
 from chatsite.sql import driver_cursor, statement
 from nameserver.models import Client
@@ -21,31 +29,95 @@ def statements(using):
         "heartbeat": statement(
             connection,
             Client,
-            "UPDATE {table} SET {connected} = %s, {entry} = {entry_head} || %s WHERE {id} = %s AND {connected} >= %s",
+            "UPDATE {table} SET {connected} = %s, {entry} = {entry_head} || %s WHERE {id} = %s AND {connected} >= %s "
+            "RETURNING {entry}",
         ),
+        "all": statement(connection, Client, "SELECT {id}, {connected}, {entry} FROM {table} ORDER BY {connected}"),
         "live": statement(
             connection, Client, "SELECT {entry} FROM {table} WHERE {connected} >= %s ORDER BY {connected}"
         ),
     }
 
 
+class KeptMap:
+    """Every client row one SQLite connection has seen: id → (connected, entry), oldest first."""
+
+    def __init__(self, driver_connection):
+        self.driver_connection = driver_connection
+        self.rows = {}
+        self.data_version = None
+        self.changes = None
+
+    def is_current(self, cursor):
+        """Whether nobody, this connection included, has written since the map was read."""
+        (data_version,) = cursor.execute("PRAGMA data_version").fetchone()
+        return data_version == self.data_version and self.driver_connection.total_changes == self.changes
+
+    def read(self, cursor, sql):
+        self.rows = {row[0]: row[1:] for row in cursor.execute(sql).fetchall()}
+        (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
+        self.changes = self.driver_connection.total_changes
+
+    def apply(self, key, connected, entry, changes_before):
+        """Our own heartbeat, if the map was current before it."""
+        if self.changes == changes_before:
+            self.rows.pop(key, None)
+            self.rows[key] = (naive_utc(connected), entry)
+            self.changes = self.driver_connection.total_changes
+
+    def live_entries(self, cutoff):
+        cutoff = naive_utc(cutoff)
+        return [entry for connected, entry in self.rows.values() if connected >= cutoff]
+
+
+def naive_utc(moment):
+    """A datetime as Django's SQLite driver returns a stored one."""
+    return timezone.make_naive(moment, datetime.UTC)
+
+
+kept = threading.local()
+
+
+def kept_map(using):
+    """This thread's KeptMap of `using`, on SQLite outside transactions (a rollback would not show)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    driver_connection = connection.connection
+    current = getattr(kept, using, None)
+    if current is None or current.driver_connection is not driver_connection:
+        current = KeptMap(driver_connection)
+        setattr(kept, using, current)
+    return current
+
+
 def heartbeat(client_id, now, cutoff, entry_tail, using="default"):
     """Set `connected` to `now` if the client is live at `cutoff`; True when it was."""
     connection = connections[using]
+    key = Client._meta.pk.get_db_prep_value(client_id, connection)
     values = (
         connection.ops.adapt_datetimefield_value(now),
         entry_tail,
-        Client._meta.pk.get_db_prep_value(client_id, connection),
+        key,
         connection.ops.adapt_datetimefield_value(cutoff),
     )
     with driver_cursor(using) as cursor:
-        cursor.execute(statements(using)["heartbeat"], values)
-        return cursor.rowcount == 1
+        kept_now = kept_map(using)
+        changes_before = kept_now and connection.connection.total_changes
+        row = cursor.execute(statements(using)["heartbeat"], values).fetchone()
+        if row is not None and kept_now is not None:
+            kept_now.apply(key, now, row[0], changes_before)
+    return row is not None
 
 
 def live_entries(cutoff, using="default"):
     """The stored JSON member of every client connected at or after `cutoff`."""
     connection = connections[using]
     with driver_cursor(using) as cursor:
-        cursor.execute(statements(using)["live"], (connection.ops.adapt_datetimefield_value(cutoff),))
-        return [entry for (entry,) in cursor.fetchall()]
+        kept_now = kept_map(using)
+        if kept_now is None:
+            live = cursor.execute(statements(using)["live"], (connection.ops.adapt_datetimefield_value(cutoff),))
+            return [entry for (entry,) in live.fetchall()]
+        if not kept_now.is_current(cursor):
+            kept_now.read(cursor, statements(using)["all"])
+        return kept_now.live_entries(cutoff)

@@ -1,0 +1,97 @@
+"""On SQLite each connection keeps the live map between requests: it must never show a stale one."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+
+from nameserver import services
+from nameserver.models import Client
+from tests.support import sql_statements
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # autocommit, as in the server: the map is kept only there
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the live map is kept on SQLite only"),
+]
+
+
+def on_another_connection(work):
+    """Run `work` on another thread, so on another database connection, as another process would."""
+    errors = []
+
+    def run():
+        try:
+            work()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert not errors, errors
+
+
+def live(api):
+    response = api.get("/clients")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_client_registered_elsewhere_shows_at_once(api, register):
+    first = register(name="first")
+    assert set(live(api)) == {first}
+    on_another_connection(lambda: services.register_client(ip="10.0.0.2", port=2, name="second"))
+    assert {entry["name"] for entry in live(api).values()} == {"first", "second"}
+
+
+def test_a_heartbeat_elsewhere_shows_its_new_time(api, register, clock):
+    client_id = register()
+    before = live(api)[client_id]["connected"]
+    clock.advance(2)
+    on_another_connection(lambda: services.heartbeat(client_id))
+    assert live(api)[client_id]["connected"] != before
+    assert live(api)[client_id]["connected"] == clock().isoformat(timespec="microseconds")
+
+
+def test_a_write_on_this_connection_outside_the_hot_path_shows(api, register):
+    keep, drop = register(name="keep"), register(name="drop")
+    assert set(live(api)) == {keep, drop}
+    Client.objects.filter(id=drop).delete()  # as the admin would, on the same thread's connection
+    assert set(live(api)) == {keep}
+
+
+def test_a_heartbeat_answers_with_its_own_new_time(api, register, clock):
+    client_id, other = register(name="beating"), register(name="other")
+    live(api)
+    clock.advance(1)
+    answer = api.patch("/client", {"id": client_id}, format="json").json()
+    assert answer[client_id]["connected"] == clock().isoformat(timespec="microseconds")
+    assert set(answer) == {client_id, other}
+
+
+def test_a_client_drops_out_when_it_expires_with_nothing_written(api, register, clock, settings):
+    settings.NAMESERVER_TTL = 5
+    old = register(name="old")
+    clock.advance(3)
+    young = register(name="young")
+    assert set(live(api)) == {old, young}
+    clock.advance(2)
+    assert set(live(api)) == {old, young}  # live exactly at the TTL
+    clock.advance(timedelta(microseconds=1).total_seconds())
+    assert set(live(api)) == {young}
+
+
+def test_the_map_is_read_again_only_after_a_write(api, register):
+    client_id = register()
+    live(api)
+    with sql_statements() as unchanged:
+        live(api)
+    services.heartbeat(client_id)
+    on_another_connection(lambda: services.register_client(ip="10.0.0.2", port=2, name="second"))
+    with sql_statements() as changed:
+        live(api)
+    assert unchanged == ["PRAGMA data_version"]
+    assert [sql.split()[0] for sql in changed] == ["PRAGMA", "SELECT", "PRAGMA"]
