@@ -14,7 +14,16 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support import SERVER_COMMANDS, RedisProcess, free_port, manage, spawn, stop_process, wait_for_port
+from tests.support import (
+    SERVER_COMMANDS,
+    RedisProcess,
+    free_port,
+    fresh_database_url,
+    manage,
+    spawn,
+    stop_process,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -69,10 +78,10 @@ def manage_env(database_url, **settings):
 
 
 @contextmanager
-def fresh_database():
-    """A migrated SQLite file of its own, removed afterwards."""
+def fresh_database(engine_url=""):
+    """A migrated database of its own: a SQLite file, or a new database beside `engine_url` (PostgreSQL)."""
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
+        url = fresh_database_url(Path(tmp), "bench", engine_url)
         manage("migrate", "-v0", env=manage_env(url))
         yield url
 

@@ -17,7 +17,7 @@ def run(module, core=None):
 
 
 def main():
-    run("bench.nameserver_bench")
+    run("bench.http_bench")
     run("bench.contacts_bench", LOAD_CORE)
     run("bench.chat_bench")
     run("bench.memory_bench", LOAD_CORE)

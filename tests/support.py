@@ -103,9 +103,9 @@ def manage(*args, env):
     return result.stdout
 
 
-def fresh_database_url(tmp_path, name):
-    """A new, empty database for child processes, on the engine the suite runs on."""
-    url = os.environ.get("DATABASE_URL", "")
+def fresh_database_url(tmp_path, name, engine_url=None):
+    """A new, empty database for child processes, on the engine of `engine_url` (default: the suite's)."""
+    url = os.environ.get("DATABASE_URL", "") if engine_url is None else engine_url
     if not url.startswith("postgres"):
         return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
     import psycopg
