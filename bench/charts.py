@@ -6,8 +6,6 @@ import matplotlib.pyplot as plt
 
 from bench.harness import RESULTS
 
-COLORS = {"runserver": "#1f77b4", "uvicorn": "#d62728"}
-
 
 def load(name):
     path = RESULTS / f"{name}.json"
@@ -47,31 +45,36 @@ def chat_cost(records):
     fig.savefig(RESULTS / "chat_cost.png", dpi=110)
 
 
-def nameserver(records):
+def http(records):
+    """Requests/s of every JSON endpoint: make run on SQLite and PostgreSQL, and any server compared."""
     if not records:
         return
-    fig, axis = plt.subplots(figsize=(7, 4))
-    endpoints = ["GET /clients", "PATCH /client"]
-    width = 0.38
-    for offset, (server, color) in enumerate(COLORS.items()):
-        values = [
-            next((r["requests_per_s"] for r in records if r["server"] == server and r["endpoint"] == e), 0)
+    endpoints = list(dict.fromkeys(r["endpoint"] for r in records))
+    series = list(dict.fromkeys((r["database"], r["server"]) for r in records))
+    fig, axis = plt.subplots(figsize=(9, 5))
+    height = 0.8 / len(series)
+    palette = ["#d62728", "#1f77b4", "#7f7f7f", "#2ca02c"]
+    for offset, ((database, server), color) in enumerate(zip(series, palette, strict=False)):
+        picked = [
+            next((r for r in records if (r["database"], r["server"], r["endpoint"]) == (database, server, e)), None)
             for e in endpoints
         ]
-        axis.bar([n + offset * width for n in range(2)], values, width, color=color, label=server)
-    for n, target in enumerate((3600, 2800)):
-        axis.hlines(target, n - width / 2, n + 1.5 * width, linestyles="--", color="grey")
-    axis.set_xticks([n + width / 2 for n in range(2)], endpoints)
-    axis.set_ylabel("requests/s (wrk -t1 -c50, 100 live clients)")
-    axis.set_title("Name server, one server core, median of 3 (dashed: target)")
-    axis.legend()
+        ys = [n + offset * height for n in range(len(endpoints))]
+        label = f"make run, {database}" if server == "make run" else f"{server} (compared)"
+        axis.barh(ys, [r["requests_per_s"] if r else 0 for r in picked], height, color=color, label=label)
+    axis.set_yticks([n + 0.4 - height / 2 for n in range(len(endpoints))], endpoints, fontsize=8)
+    axis.invert_yaxis()
+    axis.set_xlabel("requests/s, wrk -t1 -c50, median of 3 (100 live name-server clients)")
+    axis.set_title("JSON endpoints on one server core")
+    axis.grid(True, axis="x", alpha=0.3)
+    axis.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "nameserver.png", dpi=110)
+    fig.savefig(RESULTS / "http.png", dpi=110)
 
 
 def main():
     chat_cost(load("chat"))
-    nameserver(load("nameserver"))
+    http(load("http"))
 
 
 if __name__ == "__main__":
