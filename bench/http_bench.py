@@ -115,6 +115,8 @@ def wrk(url, script, options, args=()):
 
 def summary(runs, floor=None, **labels):
     record = {**labels, **median_of(runs, "requests_per_s", p99_ms_median=statistics.median(r["p99_ms"] for r in runs))}
+    if "live_after" in runs[0]:
+        record["live_after_runs"] = [run["live_after"] for run in runs]
     if floor:
         # How many floors one request of this endpoint costs (1.0: the framework alone).
         record["cost_in_floors"] = round(floor / record["requests_per_s"], 2)
