@@ -59,3 +59,13 @@ async def test_the_short_chain_still_redirects_to_the_slash_url(app):
 def test_middleware_with_view_hooks_are_refused_for_the_short_chain():
     with pytest.raises(ImproperlyConfigured, match="CsrfViewMiddleware"):
         APIHandler()
+
+
+def test_public_endpoints_answer_json_whatever_accept_or_format_say(client):
+    # DRF would answer 406 to the Accept header and 404 to `?format=` (its renderer switch).
+    listing = client.get("/clients?format=xml", HTTP_ACCEPT="text/html")
+    assert listing.status_code == 200
+    assert listing["Content-Type"] == "application/json"
+    token = client.post("/auth?format=switchroom", {"nickname": "fmt"}, content_type="application/json")
+    assert token.status_code == 201
+    assert set(token.json()) == {"token"}
