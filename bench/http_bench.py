@@ -146,7 +146,8 @@ def measure(database, url, options, compare=None):
                 records.append(
                     summary(server_runs, floor if ours else None, database=database, server=name, endpoint=endpoint)
                 )
-                floor = floor or records[-1]["requests_per_s"]
+                if endpoint == FLOOR:
+                    floor = records[-1]["requests_per_s"]
     return records
 
 

@@ -11,12 +11,11 @@ once a per-channel queue is full.
 import asyncio
 import logging
 import weakref
-from collections import deque
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from messaging.fanout import Broadcast, LocalFanout
+from messaging.fanout import Broadcast, InOrder, LocalFanout
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ class LayerBroker:
 
     def __init__(self, fanout, layer, group):
         self.fanout, self.layer, self.group = fanout, layer, group
-        self.outgoing, self.sender = deque(), None
+        # One task sends, so broadcasts leave in the order they were published.
+        self.outgoing = InOrder(self._send)
         self.subscribed = None
 
     async def start(self):
@@ -68,24 +68,18 @@ class LayerBroker:
 
     def publish(self, broadcast):
         """Queue a broadcast for every process; call it after the write it announces has committed."""
-        if not broadcast:
-            return
-        self.outgoing.append(broadcast)
-        if self.sender is None or self.sender.done():
-            self.sender = asyncio.get_running_loop().create_task(self._send_queued())
+        if broadcast:
+            self.outgoing.extend((broadcast,))
 
-    async def _send_queued(self):
-        # One task sends, so broadcasts leave in the order they were published.
-        while self.outgoing:
-            broadcast = self.outgoing.popleft()
-            try:
-                await self.start()
-                await self.layer.group_send(self.group, {"type": EVENT_TYPE, **broadcast.as_event()})
-            except Exception:
-                # Redis is down. The message is stored already; this node's own clients
-                # still get it now, other nodes' clients only find it in the history.
-                log.warning("chat: channel layer unreachable; delivering to this node's clients only")
-                self.fanout.deliver(broadcast)
+    async def _send(self, broadcast):
+        try:
+            await self.start()
+            await self.layer.group_send(self.group, {"type": EVENT_TYPE, **broadcast.as_event()})
+        except Exception:
+            # Redis is down. The message is stored already; this node's own clients
+            # still get it now, other nodes' clients only find it in the history.
+            log.warning("chat: channel layer unreachable; delivering to this node's clients only")
+            self.fanout.deliver(broadcast)
 
     async def _subscribe(self):
         channel = await self.layer.new_channel()

@@ -49,27 +49,40 @@ class WireConnection:
         self.transport = sink.transport
 
 
+class InOrder:
+    """Items handed to `handle` one at a time, in order, by one task started when there is work."""
+
+    def __init__(self, handle):
+        self.handle, self.items, self.task = handle, deque(), None
+
+    def extend(self, items):
+        self.items.extend(items)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self):
+        while self.items:
+            await self.handle(self.items.popleft())
+
+
 class AsgiConnection:
     """A socket reached through ASGI `websocket.send`, one message per frame, in order."""
 
     transport = None
 
     def __init__(self, send):
-        self.send, self.queue, self.task = send, deque(), None
+        self.send = send
+        self.frames = InOrder(self._send)
 
     def push(self, texts):
-        self.queue.extend(texts)
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.drain())
+        self.frames.extend(texts)
 
-    async def drain(self):
-        while self.queue:
-            text = self.queue.popleft()
-            try:
-                await self.send({"type": "websocket.send", "text": text})
-            except Exception:
-                log.exception("chat: sending to one socket failed; dropping its queued frames")
-                self.queue.clear()
+    async def _send(self, text):
+        try:
+            await self.send({"type": "websocket.send", "text": text})
+        except Exception:
+            log.exception("chat: sending to one socket failed; dropping its queued frames")
+            self.frames.items.clear()
 
 
 def connection_for(scope, send, overflow_text=None):

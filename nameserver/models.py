@@ -14,9 +14,6 @@ def ttl_cutoff(now=None):
 
 
 class ClientQuerySet(models.QuerySet):
-    def live(self, now=None):
-        return self.filter(connected__gte=ttl_cutoff(now))
-
     def expired(self, now=None):
         return self.filter(connected__lt=ttl_cutoff(now))
 

@@ -51,19 +51,21 @@ class KeptMap:
     def is_current(self, cursor):
         """Whether nobody, this connection included, has written since the map was read."""
         (data_version,) = cursor.execute("PRAGMA data_version").fetchone()
-        return data_version == self.data_version and self.driver_connection.total_changes == self.changes
+        return data_version == self.data_version and self.has_all_own_writes()
 
     def read(self, cursor, sql):
         self.rows = {row[0]: row[1:] for row in cursor.execute(sql).fetchall()}
         (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
         self.changes = self.driver_connection.total_changes
 
-    def apply(self, key, connected, entry, changes_before):
-        """Our own heartbeat, if the map was current before it."""
-        if self.changes == changes_before:
-            self.rows.pop(key, None)
-            self.rows[key] = (naive_utc(connected), entry)
-            self.changes = self.driver_connection.total_changes
+    def has_all_own_writes(self):
+        return self.changes == self.driver_connection.total_changes
+
+    def apply(self, key, connected, entry):
+        """Our own heartbeat, written just now."""
+        self.rows.pop(key, None)
+        self.rows[key] = (naive_utc(connected), entry)
+        self.changes = self.driver_connection.total_changes
 
     def live_entries(self, cutoff):
         cutoff = naive_utc(cutoff)
@@ -103,10 +105,11 @@ def heartbeat(client_id, now, cutoff, entry_tail, using="default"):
     )
     with driver_cursor(using) as cursor:
         kept_now = kept_map(using)
-        changes_before = kept_now and connection.connection.total_changes
+        # Applied to the kept map only if it held every earlier write of this connection.
+        in_step = kept_now is not None and kept_now.has_all_own_writes()
         row = cursor.execute(statements(using)["heartbeat"], values).fetchone()
-        if row is not None and kept_now is not None:
-            kept_now.apply(key, now, row[0], changes_before)
+        if row is not None and in_step:
+            kept_now.apply(key, now, row[0])
     return row is not None
 
 

@@ -57,8 +57,8 @@ class Recorder:
 
 async def drained(*connections):
     for connection in connections:
-        if connection.task is not None:
-            await connection.task
+        if connection.frames.task is not None:
+            await connection.frames.task
 
 
 def test_every_wire_connection_gets_the_same_encoded_bytes_in_one_write():
