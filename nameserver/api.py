@@ -4,12 +4,12 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from chatsite.api import PublicAPIView
 from chatsite.schema import ERROR
 from nameserver import services
+from nameserver.parsers import BodyIsJSON, GoJSONParser
 from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, RegisterSerializer
 
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
@@ -26,7 +26,8 @@ class ClientListView(PublicAPIView):
 
 
 class ClientView(PublicAPIView):
-    parser_classes = [JSONParser]
+    parser_classes = [GoJSONParser]
+    content_negotiation_class = BodyIsJSON
 
     @extend_schema(
         summary="Register a client",

@@ -89,6 +89,52 @@ def test_malformed_body_is_a_json_400(api, body):
     assert not Client.objects.exists()
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", ""])
+def test_registration_body_is_json_whatever_the_content_type_says(api, content_type):
+    # curl -d sends application/x-www-form-urlencoded; the Go name server reads JSON anyway.
+    body = b'{"ip": "192.1.1.1", "port": 1234, "name": "linus"}'
+
+    response = api.generic("POST", "/client", body, content_type=content_type)
+
+    assert response.status_code == 201, response.content
+    assert Client.objects.get(id=response.json()["id"]).name == "linus"
+
+
+def test_registration_keys_match_ignoring_case_as_in_go(api):
+    response = api.generic("POST", "/client", b'{"Ip": "10.1.1.1", "PORT": 4321, "Name": "ada"}', content_type="")
+
+    assert response.status_code == 201, response.content
+    client = Client.objects.get(id=response.json()["id"])
+    assert (client.ip, client.port, client.name) == ("10.1.1.1", 4321, "ada")
+
+
+def test_the_lowercase_key_wins_over_another_spelling(api):
+    body = b'{"Name": "first", "name": "exact", "NAME": "last", "ip": "10.1.1.1", "port": 1}'
+
+    response = api.generic("POST", "/client", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert Client.objects.get().name == "exact"
+
+
+@pytest.mark.parametrize("body", [b'{"ip": "10.1.1.1", "port": NaN, "name": "x"}', b"\xff\xfe{", b""])
+def test_a_body_that_is_not_json_is_a_400_whatever_the_content_type(api, body):
+    response = api.generic("POST", "/client", body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert response.json()
+    assert not Client.objects.exists()
+
+
+def test_heartbeat_key_matches_ignoring_case(api, register):
+    me = register()
+
+    response = api.generic("PATCH", "/client", f'{{"ID": "{me}"}}'.encode(), content_type="text/plain")
+
+    assert response.status_code == 200
+    assert me in response.json()
+
+
 def test_name_of_140_characters_is_accepted(register):
     register(name="й" * 140)
     assert Client.objects.get().name == "й" * 140
