@@ -1,8 +1,8 @@
 """A web node's own entry in the name server, kept alive while the process lives.
 
 Each node registers under NODE_NAME at NODE_ADDRESS with NAMESERVER_URL and heartbeats
-three times per TTL, so `GET /clients` lists the live chat nodes, as the token-dialect
-seed's architecture has it. Unlike the original Go client, a 404 (the registry lost us,
+three times per TTL, so `GET /nodes` lists the live web nodes. Not `GET /clients`: the Go
+chat clients take every entry there for a chat peer. Unlike the original Go client, a 404 (the registry lost us,
 e.g. after a pause longer than the TTL) registers again instead of giving up.
 """
 
@@ -54,7 +54,7 @@ class NodeAnnouncer(threading.Thread):
 
     def call(self, method, body):
         request = urllib.request.Request(
-            f"{self.nameserver_url}/client",
+            f"{self.nameserver_url}/node",
             data=json.dumps(body).encode(),
             method=method,
             headers={"Content-Type": "application/json"},

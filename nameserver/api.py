@@ -1,31 +1,35 @@
-"""SPEC §1 over DRF: `GET /clients`, `POST /client`, `PATCH /client`."""
+"""The name server over DRF: `GET /clients`, `POST /client`, `PATCH /client`, and the same for web nodes at `/nodes`, `/node`."""
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from chatsite.api import PublicAPIView
 from chatsite.schema import ERROR
 from nameserver import services
+from nameserver.models import Client, Node
 from nameserver.parsers import BodyIsJSON, GoJSONParser
 from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, RegisterSerializer
 
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
 
 
-def live_map():
-    return HttpResponse(services.live_clients_json(), content_type="application/json")
+def live_map(registry):
+    return HttpResponse(services.live_json(registry), content_type="application/json")
 
 
 class ClientListView(PublicAPIView):
+    registry = Client
+
     @extend_schema(summary="Live clients", responses={200: LIVE_MAP_SCHEMA})
     def get(self, request):
-        return live_map()
+        return live_map(self.registry)
 
 
 class ClientView(PublicAPIView):
+    registry = Client
     parser_classes = [GoJSONParser]
     content_negotiation_class = BodyIsJSON
 
@@ -37,8 +41,8 @@ class ClientView(PublicAPIView):
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client = services.register_client(**serializer.validated_data)
-        return Response({"id": str(client.id)}, status=status.HTTP_201_CREATED)
+        entry = services.register(self.registry, **serializer.validated_data)
+        return Response({"id": str(entry.id)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Heartbeat: mark a client alive now",
@@ -48,7 +52,21 @@ class ClientView(PublicAPIView):
     def patch(self, request):
         serializer = HeartbeatSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client_id = serializer.validated_data["id"]
-        if not services.heartbeat(client_id):
-            return Response({"error": f"client {client_id} is unknown or expired"}, status=status.HTTP_404_NOT_FOUND)
-        return live_map()
+        key = serializer.validated_data["id"]
+        if not services.heartbeat(self.registry, key):
+            name = self.registry._meta.verbose_name
+            return Response({"error": f"{name} {key} is unknown or expired"}, status=status.HTTP_404_NOT_FOUND)
+        return live_map(self.registry)
+
+
+@extend_schema_view(get=extend_schema(summary="Live web nodes"))
+class NodeListView(ClientListView):
+    registry = Node
+
+
+@extend_schema_view(
+    post=extend_schema(summary="Register a web node"),
+    patch=extend_schema(summary="Heartbeat: mark a web node alive now"),
+)
+class NodeView(ClientView):
+    registry = Node

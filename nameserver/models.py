@@ -13,12 +13,12 @@ def ttl_cutoff(now=None):
     return (now or timezone.now()) - timedelta(seconds=settings.NAMESERVER_TTL)
 
 
-class ClientQuerySet(models.QuerySet):
+class RegistrationQuerySet(models.QuerySet):
     def expired(self, now=None):
         return self.filter(connected__lt=ttl_cutoff(now))
 
 
-class Client(models.Model):
+class Registration(models.Model):
     """A registered endpoint; live while it heartbeats within NAMESERVER_TTL."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -35,9 +35,10 @@ class Client(models.Model):
     entry_head = models.TextField(editable=False)
     entry = models.TextField(editable=False)
 
-    objects = ClientQuerySet.as_manager()
+    objects = RegistrationQuerySet.as_manager()
 
     class Meta:
+        abstract = True
         ordering = ["connected"]
 
     def __str__(self):
@@ -50,6 +51,18 @@ class Client(models.Model):
 
     def is_live(self, now=None):
         return self.connected >= ttl_cutoff(now)
+
+
+class Client(Registration):
+    """A client of the name server: `GET /clients` lists it to every other client as a peer."""
+
+
+class Node(Registration):
+    """A web node of this project, listed at `GET /nodes`.
+
+    Not a client: the Go chat clients treat every entry of `GET /clients` as a chat peer,
+    and would write their chat into a node's HTTP port.
+    """
 
 
 def encode_entry_head(id, ip, port, name):

@@ -1,31 +1,32 @@
-"""Every write of the name server: register, heartbeat, prune."""
+"""Every write of the name server: register, heartbeat, prune, for clients and web nodes alike."""
 
 from django.utils import timezone
 
 from nameserver import store
-from nameserver.models import Client, encode_entry_tail, ttl_cutoff
+from nameserver.models import Client, Node, encode_entry_tail, ttl_cutoff
+
+REGISTRIES = (Client, Node)
 
 
-def register_client(*, ip, port, name, now=None):
-    return Client.objects.create(ip=ip, port=port, name=name, connected=now or timezone.now())
+def register(registry, *, ip, port, name, now=None):
+    return registry.objects.create(ip=ip, port=port, name=name, connected=now or timezone.now())
 
 
-def heartbeat(client_id, now=None):
-    """Mark a live client alive now; False when the id is unknown or already expired.
+def heartbeat(registry, key, now=None):
+    """Mark a live entry alive now; False when the id is unknown or already expired.
 
     One conditional UPDATE, so a heartbeat racing the pruner or another heartbeat
-    never resurrects an expired client and never loses its own write.
+    never resurrects an expired entry and never loses its own write.
     """
     now = now or timezone.now()
-    return store.heartbeat(client_id, now, ttl_cutoff(now), encode_entry_tail(now))
+    return store.heartbeat(registry, key, now, ttl_cutoff(now), encode_entry_tail(now))
 
 
-def live_clients_json(now=None):
-    """The `GET /clients` map as JSON bytes: lowercase uuid → entry, expired clients left out."""
-    return ("{" + ", ".join(store.live_entries(ttl_cutoff(now))) + "}").encode()
+def live_json(registry, now=None):
+    """The `GET /clients` (or `/nodes`) map as JSON bytes: lowercase uuid → entry, expired ones left out."""
+    return ("{" + ", ".join(store.live_entries(registry, ttl_cutoff(now))) + "}").encode()
 
 
 def prune_expired(now=None):
-    """Delete every expired client in one query; returns how many went."""
-    deleted, _ = Client.objects.expired(now).delete()
-    return deleted
+    """Delete every expired client and node, one query each; returns how many went."""
+    return sum(registry.objects.expired(now).delete()[0] for registry in REGISTRIES)

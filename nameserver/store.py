@@ -18,29 +18,28 @@ from django.db import connections
 from django.utils import timezone
 
 from chatsite.sql import driver_cursor, statement
-from nameserver.models import Client
 
 
 @functools.cache
-def statements(using):
+def statements(model, using):
     connection = connections[using]
     return {
         # Only a live client is touched, so a heartbeat racing the pruner never resurrects one.
         "heartbeat": statement(
             connection,
-            Client,
+            model,
             "UPDATE {table} SET {connected} = %s, {entry} = {entry_head} || %s WHERE {id} = %s AND {connected} >= %s "
             "RETURNING {entry}",
         ),
-        "all": statement(connection, Client, "SELECT {id}, {connected}, {entry} FROM {table} ORDER BY {connected}"),
+        "all": statement(connection, model, "SELECT {id}, {connected}, {entry} FROM {table} ORDER BY {connected}"),
         "live": statement(
-            connection, Client, "SELECT {entry} FROM {table} WHERE {connected} >= %s ORDER BY {connected}"
+            connection, model, "SELECT {entry} FROM {table} WHERE {connected} >= %s ORDER BY {connected}"
         ),
     }
 
 
 class KeptMap:
-    """Every client row one SQLite connection has seen: id → (connected, entry), oldest first."""
+    """Every row of one registry one SQLite connection has seen: id → (connected, entry), oldest first."""
 
     def __init__(self, driver_connection):
         self.driver_connection = driver_connection
@@ -80,23 +79,23 @@ def naive_utc(moment):
 kept = threading.local()
 
 
-def kept_map(using):
-    """This thread's KeptMap of `using`, on SQLite outside transactions (a rollback would not show)."""
+def kept_map(model, using):
+    """This thread's KeptMap of `model` on `using`, on SQLite outside transactions (a rollback would not show)."""
     connection = connections[using]
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
     driver_connection = connection.connection
-    current = getattr(kept, using, None)
+    maps = kept.__dict__.setdefault(using, {})
+    current = maps.get(model)
     if current is None or current.driver_connection is not driver_connection:
-        current = KeptMap(driver_connection)
-        setattr(kept, using, current)
+        current = maps[model] = KeptMap(driver_connection)
     return current
 
 
-def heartbeat(client_id, now, cutoff, entry_tail, using="default"):
-    """Set `connected` to `now` if the client is live at `cutoff`; True when it was."""
+def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
+    """Set `connected` to `now` if the row is live at `cutoff`; True when it was."""
     connection = connections[using]
-    key = Client._meta.pk.get_db_prep_value(client_id, connection)
+    key = model._meta.pk.get_db_prep_value(key, connection)
     values = (
         connection.ops.adapt_datetimefield_value(now),
         entry_tail,
@@ -104,23 +103,23 @@ def heartbeat(client_id, now, cutoff, entry_tail, using="default"):
         connection.ops.adapt_datetimefield_value(cutoff),
     )
     with driver_cursor(using) as cursor:
-        kept_now = kept_map(using)
+        kept_now = kept_map(model, using)
         # Applied to the kept map only if it held every earlier write of this connection.
         in_step = kept_now is not None and kept_now.has_all_own_writes()
-        row = cursor.execute(statements(using)["heartbeat"], values).fetchone()
+        row = cursor.execute(statements(model, using)["heartbeat"], values).fetchone()
         if row is not None and in_step:
             kept_now.apply(key, now, row[0])
     return row is not None
 
 
-def live_entries(cutoff, using="default"):
-    """The stored JSON member of every client connected at or after `cutoff`."""
+def live_entries(model, cutoff, using="default"):
+    """The stored JSON member of every row connected at or after `cutoff`."""
     connection = connections[using]
     with driver_cursor(using) as cursor:
-        kept_now = kept_map(using)
+        kept_now = kept_map(model, using)
         if kept_now is None:
-            live = cursor.execute(statements(using)["live"], (connection.ops.adapt_datetimefield_value(cutoff),))
+            live = cursor.execute(statements(model, using)["live"], (connection.ops.adapt_datetimefield_value(cutoff),))
             return [entry for (entry,) in live.fetchall()]
         if not kept_now.is_current(cursor):
-            kept_now.read(cursor, statements(using)["all"])
+            kept_now.read(cursor, statements(model, using)["all"])
         return kept_now.live_entries(cutoff)

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from nameserver.models import Client
+from nameserver.models import Client, Node
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +182,25 @@ def test_other_methods_are_405_with_a_json_body(api, method, path):
 @pytest.mark.parametrize("path", ["/clients/", "/client/"])
 def test_trailing_slash_is_not_redirected(api, path):
     assert api.get(path).status_code == 404
+
+
+def test_web_nodes_are_listed_at_nodes_and_never_as_clients(api, register):
+    # Go chat clients take every entry of GET /clients for a chat peer.
+    client_id = register(name="linus")
+    response = api.post("/node", {"ip": "127.0.0.1", "port": 8000, "name": "web-1"}, format="json")
+    assert response.status_code == 201
+    node_id = response.json()["id"]
+
+    assert set(api.get("/clients").json()) == {client_id}
+    assert set(api.get("/nodes").json()) == {node_id}
+    assert api.get("/nodes").json()[node_id]["name"] == "web-1"
+    assert Node.objects.get().name == "web-1"
+
+
+def test_node_heartbeat_answers_the_nodes_and_knows_no_client(api, register):
+    client_id = register()
+    node_id = api.post("/node", {"ip": "127.0.0.1", "port": 8000, "name": "web-1"}, format="json").json()["id"]
+
+    assert set(api.patch("/node", {"id": node_id}, format="json").json()) == {node_id}
+    assert api.patch("/node", {"id": client_id}, format="json").status_code == 404
+    assert api.patch("/client", {"id": node_id}, format="json").status_code == 404

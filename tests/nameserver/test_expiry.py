@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from nameserver.models import Client
+from nameserver.models import Client, Node
 from nameserver.services import prune_expired
 from tests.support import sql_statements
 
@@ -59,28 +59,30 @@ def test_heartbeat_map_leaves_out_expired_clients(api, register, clock):
     assert stale not in live
 
 
-def test_prune_deletes_only_expired_clients_in_one_query(register, clock, django_assert_num_queries):
+def test_prune_deletes_only_expired_entries_in_one_query_per_registry(register, clock, django_assert_num_queries):
     stale = register(name="stale")
     clock.advance(4)
     fresh = register(name="fresh")
     clock.advance(2)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert prune_expired() == 1
 
     assert list(Client.objects.values_list("id", flat=True)) == [Client.objects.get(id=fresh).id]
     assert not Client.objects.filter(id=stale).exists()
 
 
-def test_worker_once_prunes_and_says_how_many(register, clock, capsys):
+def test_worker_once_prunes_clients_and_nodes_and_says_how_many(api, register, clock, capsys):
     register(name="a")
     register(name="b")
+    assert api.post("/node", {"ip": "127.0.0.1", "port": 8000, "name": "web-1"}, format="json").status_code == 201
     clock.advance(10)
 
     call_command("nameserver_worker", "--once")
 
-    assert "Pruned 2 expired clients." in capsys.readouterr().out
+    assert "Pruned 3 expired entries." in capsys.readouterr().out
     assert not Client.objects.exists()
+    assert not Node.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="counts statements with SQLite's trace callback")

@@ -43,7 +43,7 @@ def live(api):
 def test_a_client_registered_elsewhere_shows_at_once(api, register):
     first = register(name="first")
     assert set(live(api)) == {first}
-    on_another_connection(lambda: services.register_client(ip="10.0.0.2", port=2, name="second"))
+    on_another_connection(lambda: services.register(Client, ip="10.0.0.2", port=2, name="second"))
     assert {entry["name"] for entry in live(api).values()} == {"first", "second"}
 
 
@@ -51,7 +51,7 @@ def test_a_heartbeat_elsewhere_shows_its_new_time(api, register, clock):
     client_id = register()
     before = live(api)[client_id]["connected"]
     clock.advance(2)
-    on_another_connection(lambda: services.heartbeat(client_id))
+    on_another_connection(lambda: services.heartbeat(Client, client_id))
     assert live(api)[client_id]["connected"] != before
     assert live(api)[client_id]["connected"] == clock().isoformat(timespec="microseconds")
 
@@ -89,8 +89,8 @@ def test_the_map_is_read_again_only_after_a_write(api, register):
     live(api)
     with sql_statements() as unchanged:
         live(api)
-    services.heartbeat(client_id)
-    on_another_connection(lambda: services.register_client(ip="10.0.0.2", port=2, name="second"))
+    services.heartbeat(Client, client_id)
+    on_another_connection(lambda: services.register(Client, ip="10.0.0.2", port=2, name="second"))
     with sql_statements() as changed:
         live(api)
     assert unchanged == ["PRAGMA data_version"]

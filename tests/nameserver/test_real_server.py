@@ -85,7 +85,7 @@ def test_worker_prunes_in_a_loop_and_stops_cleanly_on_sigterm(tmp_path_factory):
         command = [sys.executable, "manage.py", "nameserver_worker"]
         worker = subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=subprocess.PIPE, text=True)
         before_sigterm = []
-        while "Pruned 1 expired client." not in "".join(before_sigterm) and len(before_sigterm) < 50:
+        while "Pruned 1 expired entry." not in "".join(before_sigterm) and len(before_sigterm) < 50:
             before_sigterm.append(worker.stdout.readline())
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=10)
@@ -94,7 +94,7 @@ def test_worker_prunes_in_a_loop_and_stops_cleanly_on_sigterm(tmp_path_factory):
 
     output = "".join(before_sigterm) + output
     assert worker.returncode == 0
-    assert "Pruned 1 expired client." in output
+    assert "Pruned 1 expired entry." in output
     assert output.rstrip().endswith("Stopped.")
     count = "from nameserver.models import Client; print(Client.objects.count())"
     remaining = manage("shell", "-c", count, env=server.env)

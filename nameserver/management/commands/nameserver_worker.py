@@ -9,7 +9,7 @@ from nameserver.services import prune_expired
 
 
 class Command(BaseCommand):
-    help = "Delete expired name-server clients every NAMESERVER_PRUNE_INTERVAL seconds."
+    help = "Delete expired name-server clients and web nodes every NAMESERVER_PRUNE_INTERVAL seconds."
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Prune once and exit.")
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         interval = settings.NAMESERVER_PRUNE_INTERVAL
-        self.stdout.write(f"Pruning clients silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
+        self.stdout.write(f"Pruning clients and nodes silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
         while not stop.is_set():
             close_old_connections()  # a long-lived process must not hold a dead connection
             try:
@@ -36,5 +36,5 @@ class Command(BaseCommand):
 
     def prune_once(self):
         pruned = prune_expired()
-        self.stdout.write(f"Pruned {pruned} expired client{'' if pruned == 1 else 's'}.")
+        self.stdout.write(f"Pruned {pruned} expired {'entry' if pruned == 1 else 'entries'}.")
         return pruned
