@@ -1,4 +1,4 @@
-"""The name server over DRF: `GET /clients`, `POST /client`, `PATCH /client`, and the same for web nodes at `/nodes`, `/node`."""
+"""The name server over DRF: `GET /clients`, `POST /client`, `PATCH /client`, and the same for web nodes."""
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
