@@ -1,5 +1,7 @@
 """Public JSON endpoints go through the short middleware chain; pages and the admin through the full one."""
 
+import json
+
 import pytest
 from channels.testing import HttpCommunicator
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +41,15 @@ async def test_a_public_endpoint_skips_the_page_middleware_and_keeps_the_securit
     assert header(response, "x-content-type-options") == b"nosniff"  # SecurityMiddleware
     assert header(response, "x-frame-options") is None  # XFrameOptionsMiddleware skipped
     assert header(response, "vary") is None  # no session or CSRF cookie was looked at
+
+
+async def test_each_path_keeps_its_own_match_and_arguments(app):
+    # The short chain keeps the URL match of each path; the room named in the path must follow it.
+    for _ in range(2):
+        for room in ("first", "second"):
+            response = await request(app, f"/api/rooms/{room}")
+            assert response["status"] == 404
+            assert json.loads(response["body"]) == {"error": f"room {room} not found"}
 
 
 async def test_pages_keep_sessions_csrf_and_frame_options(app):
