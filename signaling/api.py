@@ -59,6 +59,21 @@ class UserView(PublicAPIView):
         return Response({"username": user.username})
 
 
+class ConnectView(PublicAPIView):
+    """`/v1/connect` over plain HTTP: the path only speaks WebSocket, so say how to reach it."""
+
+    # Not in the OpenAPI schema: the endpoint is a WebSocket, and 426 is its only HTTP answer.
+    @extend_schema(exclude=True)
+    def get(self, request):
+        response = answer(
+            status.HTTP_426_UPGRADE_REQUIRED,
+            "UPGRADE_REQUIRED",
+            "/v1/connect is a WebSocket: open it with a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)",
+        )
+        response["Upgrade"] = "websocket"
+        return response
+
+
 class ActiveUsersView(PublicAPIView):
     @extend_schema(
         summary="Users connected to /v1/connect now",
