@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # ensure_admin, manage.py uvicorn; daphne closing with 1009, and with 1001 on SIGTERM (daphne_fixes.py)
+    "chatsite",  # ensure_admin, manage.py uvicorn; daphne's close codes, close reasons and SIGTERM (daphne_fixes.py)
     "nameserver",
     "messaging",
     "signaling",
