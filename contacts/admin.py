@@ -26,7 +26,7 @@ class ContactAdmin(admin.ModelAdmin):
     ordering = ["replica__name", "user", "name"]
     # Binary columns are not editable in forms: show them as text beside the editable fields.
     readonly_fields = ["user_text", "name_text", "phone_text"]
-    search_fields = ["user", "name"]
+    search_fields = ["user", "name"]  # shows the search box; get_search_results does the matching
     search_help_text = "A whole user or contact name, as written (matched on its UTF-8 bytes)."
 
     @admin.display(description="user", ordering="user")
