@@ -58,8 +58,8 @@ def updates_per_second(address, count, metric="contacts_updates_per_second"):
 def one_stream(address, count):
     """One client sends `count` updates; the clock stops when a ListAll after them answers."""
     user = f"throughput-{uuid.uuid4().hex[:8]}"
-    expected = {f"contact-{n:06d}": str(n % 10**9) for n in range(count)}
-    frames = [ClientUpdate(name, "0").encode() for name in expected]  # overwritten below: order must hold
+    expected = {f"contact-{n:06d}".encode(): str(n % 10**9).encode() for n in range(count)}
+    frames = [ClientUpdate(name, b"0").encode() for name in expected]  # overwritten below: order must hold
     frames += [ClientUpdate(name, phone).encode() for name, phone in expected.items()]
     with ContactsClient(*address, user, timeout=120) as client:
         started = time.perf_counter()
@@ -73,7 +73,9 @@ def one_stream(address, count):
 def list_all_time(address, count=10_000, runs=20):
     user = f"listall-{uuid.uuid4().hex[:8]}"
     with ContactsClient(*address, user, timeout=60) as client:
-        client.sock.sendall(b"".join(ClientUpdate(f"c{n:05d}", f"+55 85 9{n:08d}").encode() for n in range(count)))
+        client.sock.sendall(
+            b"".join(ClientUpdate(f"c{n:05d}".encode(), f"+55 85 9{n:08d}".encode()).encode() for n in range(count))
+        )
         assert len(client.list_all()) == count
         times = []
         for _ in range(runs):
@@ -92,7 +94,7 @@ def convergence_latency(addresses, samples=300):
     readers = [ContactsClient(*address, user) for address in addresses[1:]]
     latencies = []
     for n in range(samples):
-        expected = [("bob", str(n))]
+        expected = [(b"bob", str(n).encode())]
         started = time.perf_counter()
         writer.update("bob", str(n))
         pending = list(readers)

@@ -1,4 +1,4 @@
-"""Two fixes to daphne, the server of `manage.py runserver`, applied when Django starts.
+"""Three fixes to daphne, the server of `manage.py runserver`, applied when Django starts.
 
 Written for daphne 4.2 (with autobahn 26); `apply()` refuses another minor version,
 so an upgrade makes whoever does it re-read these against the new source.
@@ -15,6 +15,11 @@ so an upgrade makes whoever does it re-read these against the new source.
    consumers at exit. Here open sockets are closed with 1001, handshakes still in
    progress are refused, consumers get SHUTDOWN_GRACE seconds to clean up, and the rest
    are cancelled. Upstream: django/daphne#177 (no graceful connection draining).
+3. **Close reasons.** daphne passes only the code of a `websocket.close` to autobahn and
+   drops its `reason` (ASGI 2.3), so `/v1/connect` closed with 4000 and an empty reason
+   where the original says `UNAUTHENTICATED` or `ALREADY_EXISTS`, and browsers read
+   `CloseEvent.reason`. Here the reason goes into the close frame (autobahn cuts it to
+   the 123 bytes a close frame holds). Upstream: django/daphne#374.
 """
 
 import asyncio
@@ -47,21 +52,42 @@ def apply():
         )
     allow_server_close_codes(WebSocketProtocol)
     close_sockets_on_shutdown(Server, WebSocketProtocol)
+    pass_close_reasons(WebSocketProtocol)
 
 
 def allow_server_close_codes(protocol_class):
-    original = protocol_class.serverClose
-    if getattr(original, "allows_server_codes", False):
+    """serverClose(code, reason): any code a server may send, and the reason with it."""
+    from autobahn.util import encode_truncate
+
+    if getattr(protocol_class.serverClose, "allows_server_codes", False):
         return
 
-    def server_close(self, code=None):
+    def server_close(self, code=None, reason=None):
+        code = 1000 if code is None else code
         if code in SERVER_CLOSE_CODES:
-            self.sendCloseFrame(code=code, isReply=False)
+            # As sendClose does it: at most the 123 bytes a close frame holds, cut between characters.
+            reason_bytes = encode_truncate(reason, 123) if reason else None
+            self.sendCloseFrame(code=code, reasonUtf8=reason_bytes, isReply=False)
         else:
-            original(self, code)
+            self.sendClose(code=code, reason=reason or None)
 
     server_close.allows_server_codes = True
     protocol_class.serverClose = server_close
+
+
+def pass_close_reasons(protocol_class):
+    original = protocol_class.handle_reply
+    if getattr(original, "passes_close_reasons", False):
+        return
+
+    def handle_reply(self, message):
+        # Only the close of an open socket changes: a refused handshake (403) has no close frame.
+        if message.get("type") == "websocket.close" and self.state != self.STATE_CONNECTING:
+            return self.serverClose(code=message.get("code"), reason=message.get("reason"))
+        return original(self, message)
+
+    handle_reply.passes_close_reasons = True
+    protocol_class.handle_reply = handle_reply
 
 
 def close_sockets_on_shutdown(server_class, protocol_class):

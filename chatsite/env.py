@@ -4,6 +4,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chatsite.origin import ANY, AllowedOrigin
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -73,3 +75,16 @@ def env_heartbeat(name, stale_name, stale_after):
             f"set it to about a third of {stale_name}."
         )
     return interval
+
+
+def env_origins(name):
+    """WebSocket origins (chatsite/origin.py), comma-separated; each is checked here, at start-up."""
+    entries = env_list(name, [])
+    for entry in entries:
+        if entry == ANY:
+            continue
+        try:
+            AllowedOrigin.parse(entry)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {error}.")
+    return entries

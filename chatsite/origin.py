@@ -1,18 +1,107 @@
-"""WebSocket Origin check of SPEC §5: browsers from foreign hosts are refused."""
+"""WebSocket Origin check of SPEC §5: browsers from origins that are not ours are refused.
 
+The rules are pure code (settings validate `WS_ALLOWED_ORIGINS` with them at start-up);
+`BrowserOriginValidator` applies them to every handshake.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import is_same_domain, split_domain_port
+from django.http.request import split_domain_port
+from django.utils.http import is_same_domain
+
+# An origin without a port is on its scheme's default port: `http://example.com:80` (as the
+# ics script sends it) is the same origin as `http://example.com` (as browsers send it).
+DEFAULT_PORTS = {"http": 80, "https": 443}
+ANY = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedOrigin:
+    """One entry of WS_ALLOWED_ORIGINS: a scheme, a host (`*.` for any subdomain) and a port (None: any)."""
+
+    scheme: str
+    host: str
+    port: int | None
+
+    @classmethod
+    def parse(cls, entry):
+        """The rule an entry states, or ValueError saying how to write it."""
+        wildcard_port = entry.endswith(":*")
+        parts = split_origin(entry.removesuffix(":*") if wildcard_port else entry)
+        if parts is None:
+            raise ValueError(
+                f"{entry!r} is not an origin: write scheme://host[:port], such as https://example.com, "
+                "https://*.example.com or http://example.com:*"
+            )
+        scheme, host, port = parts
+        if "*" in host.removeprefix("*."):
+            raise ValueError(f"{entry!r}: '*' may only stand for a whole subdomain, as in https://*.example.com")
+        return cls(scheme, host, None if wildcard_port else port)
+
+    def admits(self, scheme, host, port):
+        if scheme != self.scheme or (self.port is not None and port != self.port):
+            return False
+        if self.host.startswith("*."):
+            return host.endswith(self.host[1:]) and len(host) > len(self.host) - 1
+        return host == self.host
+
+
+def split_origin(origin):
+    """(scheme, host, port) of an origin as browsers send it, or None for anything else.
+
+    Nothing but scheme://host[:port] is an origin: a path, query, user or password (the
+    lookalike `http://127.0.0.1@evil.example`) makes it something else.
+    """
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    if parts.path or parts.query or parts.fragment or origin.endswith(("?", "#")):
+        return None
+    return scheme, host, DEFAULT_PORTS[scheme] if port is None else port
+
+
+@lru_cache(maxsize=8)
+def allowed_origins(entries):
+    """The parsed WS_ALLOWED_ORIGINS (a tuple of entries), or None for a lone `*` (any origin)."""
+    if ANY in entries:
+        return None
+    return tuple(AllowedOrigin.parse(entry) for entry in entries)
+
+
+def origin_allowed(origin, entries, allowed_hosts):
+    """Whether a handshake with this Origin (a str, or None when absent) may go on.
+
+    Without WS_ALLOWED_ORIGINS entries, the rule is the ALLOWED_HOSTS one: the host must be
+    one Django serves, on any port and any scheme.
+    """
+    if origin is None:
+        # Only browsers send Origin, and only a browser can be tricked into lending its cookies.
+        return True
+    if entries:
+        rules = allowed_origins(tuple(entries))
+        if rules is None:
+            return True
+        parts = split_origin(origin)
+        return parts is not None and any(rule.admits(*parts) for rule in rules)
+    domain, _port = split_domain_port(urlsplit(origin).netloc)
+    return bool(domain) and any(pattern == ANY or is_same_domain(domain, pattern) for pattern in allowed_hosts)
 
 
 class BrowserOriginValidator:
-    """Refuse a handshake whose Origin host is not in ALLOWED_HOSTS.
+    """Refuse a WebSocket handshake whose Origin is not allowed (403), before anything runs.
 
-    Unlike Channels' AllowedHostsOriginValidator, a handshake without Origin is
-    allowed: only browsers send one, and non-browser clients cannot be tricked into
-    using someone else's cookies. `Origin: null` (sandboxed pages, file://) is refused.
+    Unlike Channels' AllowedHostsOriginValidator, a handshake without Origin is allowed
+    (non-browser clients send none), and `Origin: null` (sandboxed pages, file://) is
+    refused unless WS_ALLOWED_ORIGINS is a lone `*`.
     """
 
     def __init__(self, application):
@@ -26,11 +115,7 @@ class BrowserOriginValidator:
 
     @staticmethod
     def allows(origin):
-        if origin is None:
-            return True
-        host = urlsplit(origin.decode("latin1")).netloc
-        domain, _port = split_domain_port(host)
-        if not domain:
-            return False
-        allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-        return any(pattern == "*" or is_same_domain(domain, pattern) for pattern in allowed)
+        allowed_hosts = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+        return origin_allowed(
+            None if origin is None else origin.decode("latin1"), settings.WS_ALLOWED_ORIGINS, allowed_hosts
+        )

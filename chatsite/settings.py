@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.env import env_bool, env_choice, env_float, env_heartbeat, env_int, env_list, env_str
+from chatsite.env import env_bool, env_choice, env_float, env_heartbeat, env_int, env_list, env_origins, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
-    "chatsite",  # ensure_admin, manage.py uvicorn; daphne closing with 1009, and with 1001 on SIGTERM (daphne_fixes.py)
+    "chatsite",  # ensure_admin, manage.py uvicorn; daphne's close codes, close reasons and SIGTERM (daphne_fixes.py)
     "nameserver",
     "messaging",
     "signaling",
@@ -179,6 +179,9 @@ WS_MAX_SEND_BUFFER_BYTES = env_int("WS_MAX_SEND_BUFFER_BYTES", 1024 * 1024)
 # Open sockets per client address in one process; 0 means no limit. Above the chat benchmark's
 # 1000 clients from 127.0.0.1, yet it stops one address from exhausting the server's sockets.
 WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)
+# Browser origins that may open WebSockets, e.g. "https://*.example.com,http://example.com:*", or
+# "*" for any; unset, the hosts of ALLOWED_HOSTS on any port and scheme (chatsite/origin.py).
+WS_ALLOWED_ORIGINS = env_origins("WS_ALLOWED_ORIGINS")
 
 # --- Chat (SPEC §2) ---
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)

@@ -11,7 +11,7 @@ class Version:
     """The order of two writes to one contact: the greater version wins everywhere.
 
     Compared as (clock, rank, phone bytes): a later clock wins; at equal clocks a
-    delete beats an update, and between two updates the greater UTF-8 phone wins.
+    delete beats an update, and between two updates the greater phone bytes win.
     None of it needs the origin's name, which is not on the wire, so every replica
     picks the same winner and `max` over any interleaving of the same writes agrees.
     """
@@ -22,7 +22,7 @@ class Version:
 
     @classmethod
     def of_update(cls, clock, phone):
-        return cls(clock, UPDATE_RANK, phone.encode())
+        return cls(clock, UPDATE_RANK, phone)
 
     @classmethod
     def of_delete(cls, clock):

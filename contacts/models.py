@@ -3,6 +3,11 @@ from django.db import models
 from contacts.clock import Version
 
 
+def shown(value):
+    """Stored bytes as text for people: UTF-8, with U+FFFD where the bytes are not valid UTF-8."""
+    return bytes(value).decode("utf-8", "replace")
+
+
 class Replica(models.Model):
     """One contacts server; its rows below are its own view, so replicas can share a database."""
 
@@ -22,12 +27,19 @@ class ContactQuerySet(models.QuerySet):
 
 
 class Contact(models.Model):
-    """A replica's latest write for one (user, contact); a delete stays behind as a tombstone."""
+    """A replica's latest write for one (user, contact); a delete stays behind as a tombstone.
+
+    User, name and phone are the bytes that came on the wire (contacts/protocol.py), in
+    binary columns: any bytes round-trip, the unique key and ORDER BY compare bytes on
+    SQLite and PostgreSQL alike (as Python compares `bytes`, so the database and the
+    conflict rule agree), and no encoding trick sits between a row and the wire. Text
+    columns would refuse what is not valid UTF-8, which the original's client sends.
+    """
 
     replica = models.ForeignKey(Replica, on_delete=models.CASCADE, related_name="contacts")
-    user = models.CharField(max_length=255)
-    name = models.CharField(max_length=255)
-    phone = models.CharField(max_length=19, blank=True)
+    user = models.BinaryField(max_length=255)
+    name = models.BinaryField(max_length=255)
+    phone = models.BinaryField(max_length=19, blank=True, default=b"")
     clock = models.PositiveBigIntegerField()
     deleted = models.BooleanField(default=False, help_text="A tombstone: keeps late older updates out.")
 
@@ -37,8 +49,8 @@ class Contact(models.Model):
         constraints = [models.UniqueConstraint(fields=["replica", "user", "name"], name="contact_unique_per_replica")]
 
     def __str__(self):
-        return f"{self.user} → {self.name}{' (deleted)' if self.deleted else ''}"
+        return f"{shown(self.user)} → {shown(self.name)}{' (deleted)' if self.deleted else ''}"
 
     @property
     def version(self):
-        return Version.of_delete(self.clock) if self.deleted else Version.of_update(self.clock, self.phone)
+        return Version.of_delete(self.clock) if self.deleted else Version.of_update(self.clock, bytes(self.phone))

@@ -1,8 +1,14 @@
 """The contacts replica wire format (SPEC §4) as pure code: dataclasses, encode, decode, no I/O.
 
-Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 UTF-8
-bytes, NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size`
-how many bytes follow, reads exactly that many and hands both to `decode_*_frame`.
+Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 bytes,
+NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` how many
+bytes follow, reads exactly that many and hands both to `decode_*_frame`.
+
+String fields are `bytes` here, never `str`: the Go replica stores whatever bytes arrive,
+and the original's `client.py` cuts a name at 255 bytes, in the middle of a character
+when the name is long and not ASCII. Meant as UTF-8, they are not checked, so every
+replica stores, compares and sends back exactly what it was sent; only pages and the
+admin turn them into text (`contacts.models.shown`).
 """
 
 import struct
@@ -36,33 +42,26 @@ class ProtocolError(ValueError):
 
 
 def encode_string(value, width):
-    """`value` as UTF-8, NUL-padded to `width`; refuses what a reader could not get back."""
-    if not isinstance(value, str):
-        raise ProtocolError(f"expected a string, got {type(value).__name__}")
-    data = _utf8(value)
-    if len(data) >= width:
-        raise ProtocolError(f"{value[:20]!r}… is {len(data)} UTF-8 bytes; at most {width - 1} fit a {width}-byte field")
-    if b"\0" in data:
+    """`value` (bytes), checked to fit: `struct` pads it with NUL to `width`.
+
+    Refuses what a reader could not get back: W bytes or more (no room for the NUL), or a
+    NUL inside (readers stop at the first one).
+    """
+    if not isinstance(value, bytes):
+        raise ProtocolError(f"a string field is bytes, not {type(value).__name__}: encode text as UTF-8 first")
+    if len(value) >= width:
+        raise ProtocolError(f"{value[:20]!r}… is {len(value)} bytes; at most {width - 1} fit a {width}-byte field")
+    if b"\0" in value:
         raise ProtocolError("a string field cannot contain NUL")
-    return data
-
-
-def _utf8(value):
-    try:
-        return value.encode("utf-8", "strict")
-    except UnicodeEncodeError:
-        raise ProtocolError("a string field must be valid Unicode (no lone surrogates)")
+    return value
 
 
 def decode_string(field):
-    """The text of a NUL-padded field: the bytes up to the first NUL, which must exist."""
+    """The bytes of a NUL-padded field up to the first NUL, which must exist; not checked as UTF-8."""
     end = field.find(b"\0")
     if end < 0:
         raise ProtocolError(f"over-long string: no NUL in a {len(field)}-byte field")
-    try:
-        return field[:end].decode("utf-8", "strict")
-    except UnicodeDecodeError:
-        raise ProtocolError("string field is not valid UTF-8")
+    return field[:end]
 
 
 def encode_clock(clock):
@@ -79,7 +78,7 @@ class Handshake:
     """The first bytes of a connection: who is calling (server or client) and its name."""
 
     role: int
-    name: str
+    name: bytes
 
     def encode(self):
         if self.role not in (ROLE_SERVER, ROLE_CLIENT):
@@ -111,8 +110,8 @@ def decode_name(data):
 
 @dataclass(frozen=True, slots=True)
 class ClientUpdate:
-    contact: str
-    phone: str
+    contact: bytes
+    phone: bytes
 
     command = 1
 
@@ -122,7 +121,7 @@ class ClientUpdate:
 
 @dataclass(frozen=True, slots=True)
 class ClientDelete:
-    contact: str
+    contact: bytes
 
     command = 2
 
@@ -196,9 +195,9 @@ def decode_contact_list(data):
 @dataclass(frozen=True, slots=True)
 class Update:
     clock: int
-    user: str
-    contact: str
-    phone: str
+    user: bytes
+    contact: bytes
+    phone: bytes
 
     command = 1
 
@@ -214,8 +213,8 @@ class Update:
 @dataclass(frozen=True, slots=True)
 class Delete:
     clock: int
-    user: str
-    contact: str
+    user: bytes
+    contact: bytes
 
     command = 2
 

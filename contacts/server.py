@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import connection, connections
 
 from contacts import protocol, services
+from contacts.models import shown
 from contacts.protocol import AskForUpdate, Handshake, HeartBeat, ListAll, ProtocolError
 
 log = logging.getLogger("contacts.replica")
@@ -31,7 +32,7 @@ def parse_address(text):
 class PeerLink:
     """One live connection to another replica, dialled by us or by it."""
 
-    name: str
+    name: bytes  # as the peer sent it
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     outgoing: bool
@@ -59,8 +60,9 @@ class ReplicaServer:
         queue_size=20000,
         peer_buffer_limit=64 * 1024 * 1024,
     ):
-        protocol.encode_name(name)  # a name that does not fit the wire fails at start, not at the first peer
         self.name, self.listen, self.peers = name, listen, list(peers)
+        self.wire_name = name.encode()
+        protocol.encode_name(self.wire_name)  # a name that does not fit the wire fails at start, not at the first peer
         self.heartbeat_interval, self.read_timeout = heartbeat_interval, read_timeout
         self.redial_min, self.redial_max = redial_min, redial_max
         self.batch_size, self.peer_buffer_limit = batch_size, peer_buffer_limit
@@ -171,7 +173,7 @@ class ReplicaServer:
         for link in newest.values():
             if link.writer.transport.get_write_buffer_size() > self.peer_buffer_limit:
                 # It will redial and ask for everything, so nothing is lost by dropping it.
-                log.warning("%s: peer %s is not reading; dropping the link", self.name, link.name)
+                log.warning("%s: peer %s is not reading; dropping the link", self.name, shown(link.name))
                 self.links.discard(link)
                 link.writer.close()
                 continue
@@ -189,7 +191,7 @@ class ReplicaServer:
             if hello.role == protocol.ROLE_CLIENT:
                 await self.serve_client(hello.name, reader, writer)
             else:
-                writer.write(protocol.encode_name(self.name))
+                writer.write(protocol.encode_name(self.wire_name))
                 await self.serve_peer(PeerLink(hello.name, reader, writer, outgoing=False))
         except asyncio.CancelledError:
             pass  # stopping: end quietly (asyncio would log a cancelled connection task as an error)
@@ -240,7 +242,7 @@ class ReplicaServer:
     async def serve_peer(self, link):
         """Exchange server frames with a peer until it goes away or falls silent."""
         self.links.add(link)
-        log.info("%s: linked with %s (%s)", self.name, link.name, "dialled" if link.outgoing else "incoming")
+        log.info("%s: linked with %s (%s)", self.name, shown(link.name), "dialled" if link.outgoing else "incoming")
         loop = asyncio.get_running_loop()
         try:
             link.send(AskForUpdate().encode())
@@ -253,7 +255,7 @@ class ReplicaServer:
                     await self.submit(frame)
         finally:
             self.links.discard(link)
-            log.info("%s: link with %s closed", self.name, link.name)
+            log.info("%s: link with %s closed", self.name, shown(link.name))
 
     async def send_snapshot(self, link):
         frames = await self.on_reads(services.replica_snapshot, self.replica_id)
@@ -271,7 +273,7 @@ class ReplicaServer:
             data = HeartBeat(self.clock.value).encode()
             for link in list(self.links):
                 if loop.time() - link.heard > 3 * self.heartbeat_interval:
-                    link.reader.set_exception(TimeoutError(f"{link.name} silent for 3 heartbeats"))
+                    link.reader.set_exception(TimeoutError(f"{shown(link.name)} silent for 3 heartbeats"))
                 else:
                     link.send(data)
 
@@ -282,7 +284,7 @@ class ReplicaServer:
             writer = None
             try:
                 reader, writer = await asyncio.open_connection(*address, limit=1 << 20)
-                writer.write(Handshake(protocol.ROLE_SERVER, self.name).encode())
+                writer.write(Handshake(protocol.ROLE_SERVER, self.wire_name).encode())
                 async with asyncio.timeout(self.read_timeout):
                     name = protocol.decode_name(await reader.readexactly(protocol.NAME_WIDTH))
                 delay = self.redial_min

@@ -1,11 +1,16 @@
-"""Every read and write of a replica's contacts: plain functions, run off the event loop."""
+"""Every read and write of a replica's contacts: plain functions, run off the event loop.
+
+Users, contact names and phones are bytes throughout (contacts/protocol.py). Rows are
+read back through `bytes()`, because a database driver may hand a binary column back as
+a memoryview (psycopg2 does), and a memoryview is neither hashable nor equal to bytes.
+"""
 
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 
 from contacts.clock import LamportClock, Version
-from contacts.models import Contact, Replica
+from contacts.models import Contact, Replica, shown
 from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Update, UpdateClock
 
 
@@ -13,7 +18,7 @@ from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Upd
 class LocalWrite:
     """A client's Update or Delete, not yet stamped with this replica's clock."""
 
-    user: str
+    user: bytes
     frame: ClientUpdate | ClientDelete
 
 
@@ -66,7 +71,7 @@ def apply_batch(replica_id, clock, ops):
             if version >= newest[key][0]:
                 del newest[key]
     rows = [
-        (replica_id, frame.user, frame.contact, "", frame.clock, True)
+        (replica_id, frame.user, frame.contact, b"", frame.clock, True)
         if isinstance(frame, Delete)
         else (replica_id, frame.user, frame.contact, frame.phone, frame.clock, False)
         for _, frame in newest.values()
@@ -111,8 +116,9 @@ def stored_versions(replica_id, keys):
     for chunk in _chunks(sorted(users), 500):
         rows = Contact.objects.filter(replica_id=replica_id, user__in=chunk, name__in=names)
         for user, name, clock, deleted, phone in rows.values_list("user", "name", "clock", "deleted", "phone"):
-            if (user, name) in keys:
-                found[user, name] = Version.of_delete(clock) if deleted else Version.of_update(clock, phone)
+            key = bytes(user), bytes(name)
+            if key in keys:
+                found[key] = Version.of_delete(clock) if deleted else Version.of_update(clock, bytes(phone))
     return found
 
 
@@ -122,23 +128,28 @@ def _chunks(items, size):
 
 
 def list_contacts(replica_id, user):
-    """The ListAll answer: this user's live (contact, phone) pairs, sorted by contact name."""
-    return sorted(Contact.objects.live().filter(replica_id=replica_id, user=user).values_list("name", "phone"))
+    """The ListAll answer: this user's live (contact, phone) pairs, sorted by contact name's bytes."""
+    rows = Contact.objects.live().filter(replica_id=replica_id, user=user).values_list("name", "phone")
+    return sorted((bytes(name), bytes(phone)) for name, phone in rows)
 
 
 def replica_snapshot(replica_id):
     """Everything this replica holds as server frames: Update per contact, Delete per tombstone."""
     rows = Contact.objects.filter(replica_id=replica_id).values_list("clock", "user", "name", "phone", "deleted")
     return [
-        Delete(clock, user, name) if deleted else Update(clock, user, name, phone)
+        Delete(clock, bytes(user), bytes(name)) if deleted else Update(clock, bytes(user), bytes(name), bytes(phone))
         for clock, user, name, phone, deleted in rows.iterator(chunk_size=2000)
     ]
 
 
 def replica_views(user):
-    """Every replica's live contacts of `user`, for the side-by-side page."""
+    """Every replica's live contacts of `user` (text, sent as UTF-8), for the side-by-side page.
+
+    Names and phones are shown as text, undecodable bytes as U+FFFD; the order is the
+    stored bytes' order, the one ListAll answers in.
+    """
     views = {replica.name: {"clock": replica.clock, "contacts": []} for replica in Replica.objects.all()}
-    rows = Contact.objects.live().filter(user=user).select_related("replica").order_by("replica__name", "name")
+    rows = Contact.objects.live().filter(user=user.encode()).select_related("replica").order_by("replica__name", "name")
     for contact in rows:
-        views[contact.replica.name]["contacts"].append({"contact": contact.name, "phone": contact.phone})
+        views[contact.replica.name]["contacts"].append({"contact": shown(contact.name), "phone": shown(contact.phone)})
     return views

@@ -119,8 +119,13 @@ def nane_error(error):
 
 
 def message_dict(*, room, text, sender, created, client_id=None):
-    """A message as nane shows it, on the socket and in `/history`."""
-    message = {"room": room, "text": text, "created": created.isoformat(), "sender": {"username": sender}}
+    """A message as nane shows it, on the socket and in `/history`.
+
+    `created` always has six fraction digits: plain isoformat() drops them on a whole
+    second, and a client parsing one fixed layout would then fail once in a million.
+    """
+    created = created.isoformat(timespec="microseconds")
+    message = {"room": room, "text": text, "created": created, "sender": {"username": sender}}
     if client_id is not None:
         message = {"id": client_id, **message}
     return message

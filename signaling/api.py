@@ -24,7 +24,7 @@ def answer(status_code, state, message=""):
 
 class RegisterView(PublicAPIView):
     @extend_schema(
-        summary="Register a username; sets the signed user_username cookie",
+        summary="Register a username; sets the signed signaling_identity cookie and a plain user_username one",
         request=USERNAME,
         responses={200: STATUS, 400: STATUS, 409: STATUS},
     )
@@ -48,7 +48,7 @@ class RegisterView(PublicAPIView):
 
 
 class UserView(PublicAPIView):
-    @extend_schema(summary="Who the user_username cookie says you are", responses={200: USERNAME, 404: STATUS})
+    @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 404: STATUS})
     def get(self, request):
         username = identity.username_from_request(request)
         user = username and services.find_user(username)
@@ -57,6 +57,21 @@ class UserView(PublicAPIView):
             identity.clear_user_cookie(response)
             return response
         return Response({"username": user.username})
+
+
+class ConnectView(PublicAPIView):
+    """`/v1/connect` over plain HTTP: the path only speaks WebSocket, so say how to reach it."""
+
+    # Not in the OpenAPI schema: the endpoint is a WebSocket, and 426 is its only HTTP answer.
+    @extend_schema(exclude=True)
+    def get(self, request):
+        response = answer(
+            status.HTTP_426_UPGRADE_REQUIRED,
+            "UPGRADE_REQUIRED",
+            "/v1/connect is a WebSocket: open it with a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)",
+        )
+        response["Upgrade"] = "websocket"
+        return response
 
 
 class ActiveUsersView(PublicAPIView):

@@ -91,7 +91,10 @@ class SignalingConsumer(ProjectConsumer):
             raise ClientError(f"could not reach {signal.target} just now; send again later")
 
     async def close_because(self, cause, code):
-        """Name the cause in a frame, then close: daphne drops close reasons (SPEC §6)."""
+        """Name the cause in a frame, then close with it as the reason (SPEC §6).
+
+        Browsers read the reason (`CloseEvent.reason`); the frame is for clients that read frames only.
+        """
         await self.send(text_data=cause_frame(cause))
         await self.close(code=code, reason=cause)
 

@@ -1,4 +1,11 @@
-"""The signed `user_username` cookie: who a request or a socket belongs to."""
+"""Who a request or a socket belongs to: the signed identity cookie, and its plain echo for scripts.
+
+Two cookies, because two readers want different things. The server trusts only
+`signaling_identity`: HttpOnly, its value signed, so neither a script nor a hand-made
+cookie can claim a name. The original web app decides whether you are registered by
+finding `user_username=` in `document.cookie` and shows its value, so `user_username`
+carries the plain name, readable by scripts, and is never read by the server.
+"""
 
 from urllib.parse import quote, unquote
 
@@ -6,8 +13,9 @@ from django.conf import settings
 from django.core import signing
 from django.http.cookie import parse_cookie
 
-COOKIE_NAME = "user_username"
-COOKIE_SALT = "signaling.user_username"
+COOKIE_NAME = "signaling_identity"
+COOKIE_SALT = "signaling.identity"
+DISPLAY_COOKIE_NAME = "user_username"
 
 
 def signer():
@@ -17,19 +25,18 @@ def signer():
 
 
 def set_user_cookie(response, username, secure=False):
-    # Percent-encoded, because Set-Cookie must be ASCII and usernames may be any letters.
-    response.set_cookie(
-        COOKIE_NAME,
-        signer().sign(quote(username, safe="")),
-        max_age=settings.SIGNALING_COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=secure,
-    )
+    """Set both cookies, the identity first: a client that keeps only one Set-Cookie still signs in."""
+    # Percent-encoded, because Set-Cookie must be ASCII and usernames may be any letters
+    # (names of ASCII letters, digits, "_", "-" and "." are unchanged).
+    value = quote(username, safe="")
+    lifetime = {"max_age": settings.SIGNALING_COOKIE_MAX_AGE, "samesite": "Lax", "secure": secure}
+    response.set_cookie(COOKIE_NAME, signer().sign(value), httponly=True, **lifetime)
+    response.set_cookie(DISPLAY_COOKIE_NAME, value, httponly=False, **lifetime)
 
 
 def clear_user_cookie(response):
     response.delete_cookie(COOKIE_NAME, samesite="Lax")
+    response.delete_cookie(DISPLAY_COOKIE_NAME, samesite="Lax")
     response["Clear-Site-Data"] = '"cookies"'
 
 

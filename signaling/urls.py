@@ -5,6 +5,8 @@ from signaling import api, views
 urlpatterns = [
     path("v1/register", api.RegisterView.as_view(), name="signaling-register"),
     path("v1/user", api.UserView.as_view(), name="signaling-user"),
+    # The WebSocket itself is routed in signaling/routing.py; this answers plain HTTP on its path.
+    path("v1/connect", api.ConnectView.as_view(), name="signaling-connect"),
     path("v1/active-users", api.ActiveUsersView.as_view(), name="signaling-active-users"),
     path("v1/kick-active-users", api.KickActiveUsersView.as_view(), name="signaling-kick"),
     path("meeting", views.meeting, name="signaling-meeting"),

@@ -128,7 +128,7 @@ class RawConnection:
             self.sock.sendall(hello)
 
     @classmethod
-    def peer(cls, port, name="fake-peer"):
+    def peer(cls, port, name=b"fake-peer"):
         connection = cls(port, Handshake(protocol.ROLE_SERVER, name).encode())
         connection.replica_name = protocol.decode_name(connection.recv_exactly(protocol.NAME_WIDTH))
         return connection

@@ -43,7 +43,7 @@ def kill_mid_burst(cluster, victim, writer, user):
     thread.join()
     restarted = time.monotonic()
     victim.start()
-    final = dict(cluster.agreed(user, timeout=60))
+    final = {contact.decode(): phone.decode() for contact, phone in cluster.agreed(user, timeout=60)}
     caught_up = round(time.monotonic() - restarted, 2)
     return acked, sent, final, caught_up
 

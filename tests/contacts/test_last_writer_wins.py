@@ -27,27 +27,27 @@ def state(replica_id):
 
 def test_a_local_update_ticks_the_clock_and_is_stamped_with_it():
     replica_id, clock = replica()
-    stamped, changed = apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "123"))])
-    assert stamped == [Update(1, "ana", "bob", "123")]
+    stamped, changed = apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"123"))])
+    assert stamped == [Update(1, b"ana", b"bob", b"123")]
     assert changed == 1
-    assert list_contacts(replica_id, "ana") == [("bob", "123")]
+    assert list_contacts(replica_id, b"ana") == [(b"bob", b"123")]
     assert Replica.objects.get(id=replica_id).clock == 1
 
 
 def test_a_clients_updates_in_one_batch_apply_in_order():
     replica_id, clock = replica()
-    writes = [LocalWrite("ana", ClientUpdate("bob", str(n))) for n in range(5)]
-    writes.append(LocalWrite("ana", ClientDelete("bob")))
-    writes.append(LocalWrite("ana", ClientUpdate("bob", "last")))
+    writes = [LocalWrite(b"ana", ClientUpdate(b"bob", str(n).encode())) for n in range(5)]
+    writes.append(LocalWrite(b"ana", ClientDelete(b"bob")))
+    writes.append(LocalWrite(b"ana", ClientUpdate(b"bob", b"last")))
     apply_batch(replica_id, clock, writes)
-    assert list_contacts(replica_id, "ana") == [("bob", "last")]
+    assert list_contacts(replica_id, b"ana") == [(b"bob", b"last")]
     assert clock.value == 7
 
 
 def test_a_received_clock_pulls_the_clock_forward_and_the_next_local_write_goes_past_it():
     replica_id, clock = replica()
     apply_batch(replica_id, clock, [HeartBeat(40), UpdateClock(7)])
-    stamped, _ = apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "1"))])
+    stamped, _ = apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"1"))])
     assert stamped[0].clock == 41
     _, restarted = open_replica(Replica.objects.get(id=replica_id).name)
     assert restarted.value == 41
@@ -55,67 +55,67 @@ def test_a_received_clock_pulls_the_clock_forward_and_the_next_local_write_goes_
 
 def test_an_older_update_does_not_bring_a_deleted_contact_back():
     replica_id, clock = replica()
-    apply_batch(replica_id, clock, [Update(5, "ana", "bob", "1"), Delete(9, "ana", "bob")])
-    _, changed = apply_batch(replica_id, clock, [Update(8, "ana", "bob", "2")])
+    apply_batch(replica_id, clock, [Update(5, b"ana", b"bob", b"1"), Delete(9, b"ana", b"bob")])
+    _, changed = apply_batch(replica_id, clock, [Update(8, b"ana", b"bob", b"2")])
     assert changed == 0
-    assert list_contacts(replica_id, "ana") == []
-    assert replica_snapshot(replica_id) == [Delete(9, "ana", "bob")]
+    assert list_contacts(replica_id, b"ana") == []
+    assert replica_snapshot(replica_id) == [Delete(9, b"ana", b"bob")]
 
 
 def test_at_equal_clocks_a_delete_beats_an_update_in_either_order():
     for frames in (
-        [Update(3, "ana", "bob", "9"), Delete(3, "ana", "bob")],
-        [Delete(3, "ana", "bob"), Update(3, "ana", "bob", "9")],
+        [Update(3, b"ana", b"bob", b"9"), Delete(3, b"ana", b"bob")],
+        [Delete(3, b"ana", b"bob"), Update(3, b"ana", b"bob", b"9")],
     ):
         replica_id, clock = replica()
         for frame in frames:
             apply_batch(replica_id, clock, [frame])
-        assert state(replica_id) == {("ana", "bob"): (3, True, "")}
+        assert state(replica_id) == {(b"ana", b"bob"): (3, True, b"")}
 
 
 def test_at_equal_clocks_the_greater_phone_wins_in_either_order():
-    for first, second in (("111", "222"), ("222", "111")):
+    for first, second in ((b"111", b"222"), (b"222", b"111")):
         replica_id, clock = replica()
-        apply_batch(replica_id, clock, [Update(3, "ana", "bob", first)])
-        apply_batch(replica_id, clock, [Update(3, "ana", "bob", second)])
-        assert list_contacts(replica_id, "ana") == [("bob", "222")]
+        apply_batch(replica_id, clock, [Update(3, b"ana", b"bob", first)])
+        apply_batch(replica_id, clock, [Update(3, b"ana", b"bob", second)])
+        assert list_contacts(replica_id, b"ana") == [(b"bob", b"222")]
 
 
 def test_a_newer_received_update_replaces_a_local_one():
     replica_id, clock = replica()
-    apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "mine"))])
-    apply_batch(replica_id, clock, [Update(2, "ana", "bob", "theirs")])
-    assert list_contacts(replica_id, "ana") == [("bob", "theirs")]
+    apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"mine"))])
+    apply_batch(replica_id, clock, [Update(2, b"ana", b"bob", b"theirs")])
+    assert list_contacts(replica_id, b"ana") == [(b"bob", b"theirs")]
 
 
 def test_list_all_is_sorted_by_contact_name_and_leaves_out_tombstones_and_other_users():
     replica_id, clock = replica()
-    writes = [LocalWrite("ana", ClientUpdate(name, "1")) for name in ("zoe", "Émile", "bob", "al")]
-    writes += [LocalWrite("ana", ClientDelete("bob")), LocalWrite("eve", ClientUpdate("x", "2"))]
+    writes = [LocalWrite(b"ana", ClientUpdate(name, b"1")) for name in (b"zoe", "Émile".encode(), b"bob", b"al")]
+    writes += [LocalWrite(b"ana", ClientDelete(b"bob")), LocalWrite(b"eve", ClientUpdate(b"x", b"2"))]
     apply_batch(replica_id, clock, writes)
-    assert list_contacts(replica_id, "ana") == [("al", "1"), ("zoe", "1"), ("Émile", "1")]
+    assert list_contacts(replica_id, b"ana") == [(b"al", b"1"), (b"zoe", b"1"), ("Émile".encode(), b"1")]
 
 
 def test_a_failed_batch_leaves_clock_and_rows_unchanged(monkeypatch):
     replica_id, clock = replica()
-    apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "1"))])
+    apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"1"))])
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr("contacts.services.upsert_contacts", broken)
     with pytest.raises(OSError, match="disk full"):
-        apply_batch(replica_id, clock, [LocalWrite("ana", ClientUpdate("bob", "2"))])
+        apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"2"))])
     monkeypatch.undo()
     assert clock.value == 1
-    assert list_contacts(replica_id, "ana") == [("bob", "1")]
+    assert list_contacts(replica_id, b"ana") == [(b"bob", b"1")]
 
 
 writes = st.lists(
     st.tuples(
         st.integers(0, 2),  # origin replica
-        st.sampled_from(["bob", "eve"]),
-        st.one_of(st.none(), st.sampled_from(["1", "2", "3"])),  # None is a delete
+        st.sampled_from([b"bob", b"eve"]),
+        st.one_of(st.none(), st.sampled_from([b"1", b"2", b"3"])),  # None is a delete
     ),
     min_size=1,
     max_size=12,
@@ -134,7 +134,7 @@ def test_replicas_converge_whatever_order_the_writes_arrive_in(db, writes, seed)
         frame = ClientDelete(contact) if phone is None else ClientUpdate(contact, phone)
         if shuffle.random() < 0.5 and sent:  # sometimes a replica hears a write before making its own
             apply_batch(replica_id, clock, [shuffle.choice(sent)[1]])
-        stamped, _ = apply_batch(replica_id, clock, [LocalWrite("ana", frame)])
+        stamped, _ = apply_batch(replica_id, clock, [LocalWrite(b"ana", frame)])
         sent.append((origin, stamped[0]))
     for index, (replica_id, clock) in enumerate(replicas):
         incoming = [frame for origin, frame in sent if origin != index]

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.django_db
 def two_replicas():
     one_model, one = open_replica("contact-server-1")
     two_model, two = open_replica("contact-server-2")
-    apply_batch(one_model.id, one, [LocalWrite("ana", ClientUpdate("bob", "1")), LocalWrite("ana", ClientDelete("x"))])
-    apply_batch(two_model.id, two, [Update(1, "ana", "bob", "1"), Update(1, "eve", "zed", "2")])
+    apply_batch(
+        one_model.id, one, [LocalWrite(b"ana", ClientUpdate(b"bob", b"1")), LocalWrite(b"ana", ClientDelete(b"x"))]
+    )
+    apply_batch(two_model.id, two, [Update(1, b"ana", b"bob", b"1"), Update(1, b"eve", b"zed", b"2")])
 
 
 def test_the_json_shows_each_replicas_live_contacts_of_one_user(client, two_replicas):

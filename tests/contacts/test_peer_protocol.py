@@ -22,9 +22,9 @@ def frames_for(peer, seconds):
 
 def test_a_server_handshake_gets_the_name_then_ask_for_update(cluster):
     replica = cluster.replica()
-    peer = RawConnection.peer(replica.port, name="go-replica")
+    peer = RawConnection.peer(replica.port, name=b"go-replica")
     try:
-        assert peer.replica_name == replica.name
+        assert peer.replica_name == replica.name.encode()
         assert peer.read_server_frame() == AskForUpdate()
     finally:
         peer.close()
@@ -43,9 +43,9 @@ def test_ask_for_update_streams_contacts_and_tombstones(cluster):
         frames = frames_for(peer, 1.0)
     finally:
         peer.close()
-    assert Update(1, "ana", "bob", "1") in frames
-    assert Delete(3, "ana", "eve") in frames
-    assert Update(2, "ana", "eve", "2") not in frames
+    assert Update(1, b"ana", b"bob", b"1") in frames
+    assert Delete(3, b"ana", b"eve") in frames
+    assert Update(2, b"ana", b"eve", b"2") not in frames
 
 
 def test_heartbeats_carry_the_clock_and_update_clock_is_never_sent(cluster):
@@ -67,12 +67,12 @@ def test_an_update_from_a_peer_is_stored_and_pulls_the_clock(cluster):
     replica = cluster.replica()
     peer = RawConnection.peer(replica.port)
     try:
-        peer.sock.sendall(Update(70, "ana", "bob", "9").encode())
-        assert eventually(lambda: replica.list_all("ana") == [("bob", "9")])
+        peer.sock.sendall(Update(70, b"ana", b"bob", b"9").encode())
+        assert eventually(lambda: replica.list_all(b"ana") == [(b"bob", b"9")])
         with replica.client("ana") as client:
             client.update("eve", "1")
         broadcast = eventually(lambda: next(f for f in iter(peer.read_server_frame, None) if isinstance(f, Update)))
-        assert broadcast == Update(71, "ana", "eve", "1")
+        assert broadcast == Update(71, b"ana", b"eve", b"1")
     finally:
         peer.close()
 
@@ -93,4 +93,4 @@ def test_a_replica_redials_a_peer_that_was_down(cluster):
         client.update("bob", "1")
         client.list_all()
     two.start()
-    assert eventually(lambda: two.list_all("ana") == [("bob", "1")])
+    assert eventually(lambda: two.list_all(b"ana") == [(b"bob", b"1")])

@@ -9,11 +9,11 @@ def test_a_change_at_one_replica_is_visible_at_the_others(cluster):
     one, two, three = cluster.mesh()
     with one.client("ana") as client:
         client.update("bob", "555-1234")
-    assert eventually(lambda: two.list_all("ana") == [("bob", "555-1234")])
-    assert eventually(lambda: three.list_all("ana") == [("bob", "555-1234")])
+    assert eventually(lambda: two.list_all(b"ana") == [(b"bob", b"555-1234")])
+    assert eventually(lambda: three.list_all(b"ana") == [(b"bob", b"555-1234")])
     with three.client("ana") as client:
         client.delete("bob")
-    assert eventually(lambda: one.list_all("ana") == [] and two.list_all("ana") == [])
+    assert eventually(lambda: one.list_all(b"ana") == [] and two.list_all(b"ana") == [])
 
 
 def test_concurrent_conflicting_updates_at_all_three_converge_to_one_value(cluster):
@@ -32,9 +32,9 @@ def test_concurrent_conflicting_updates_at_all_three_converge_to_one_value(clust
     for thread in threads:
         thread.join()
     final = cluster.agreed("ana")
-    assert dict(final).keys() == {"bob", "only-0", "only-1", "only-2"}
-    assert dict(final)["bob"] in {f"{index}-199" for index in range(3)}
-    assert all(dict(final)[f"only-{index}"] == "199" for index in range(3))
+    assert dict(final).keys() == {b"bob", b"only-0", b"only-1", b"only-2"}
+    assert dict(final)[b"bob"] in {f"{index}-199".encode() for index in range(3)}
+    assert all(dict(final)[f"only-{index}".encode()] == b"199" for index in range(3))
 
 
 def test_an_update_racing_a_delete_ends_the_same_everywhere(cluster):
@@ -52,7 +52,7 @@ def test_an_update_racing_a_delete_ends_the_same_everywhere(cluster):
 
     def settled():
         view = cluster.converged("ana")
-        return view is not None and all(phone == "2" for _, phone in view)
+        return view is not None and all(phone == b"2" for _, phone in view)
 
     assert eventually(settled)
 
@@ -61,7 +61,7 @@ def test_a_stopped_replica_catches_up_when_it_restarts(cluster):
     one, two, three = cluster.mesh()
     with one.client("ana") as client:
         client.update("old", "1")
-    eventually(lambda: three.list_all("ana") == [("old", "1")])
+    eventually(lambda: three.list_all(b"ana") == [(b"old", b"1")])
     three.stop()
     with one.client("ana") as client:
         client.update("new", "2")
@@ -69,8 +69,8 @@ def test_a_stopped_replica_catches_up_when_it_restarts(cluster):
     with two.client("eve") as client:
         client.update("zed", "3")
     three.start()
-    assert eventually(lambda: three.list_all("ana") == [("new", "2")])
-    assert eventually(lambda: three.list_all("eve") == [("zed", "3")])
+    assert eventually(lambda: three.list_all(b"ana") == [(b"new", b"2")])
+    assert eventually(lambda: three.list_all(b"eve") == [(b"zed", b"3")])
 
 
 def test_a_cut_link_heals_and_both_sides_catch_up(cluster):
@@ -80,7 +80,7 @@ def test_a_cut_link_heals_and_both_sides_catch_up(cluster):
         one = cluster.replica(peers=[proxy.port])
         with one.client("ana") as client:
             client.update("before", "1")
-        eventually(lambda: two.list_all("ana") == [("before", "1")])
+        eventually(lambda: two.list_all(b"ana") == [(b"before", b"1")])
         proxy.cut()
         # Read through the writing connection: ListAll waits for that connection's own
         # writes (the protocol has no acknowledgements), so each side is seen complete.
@@ -93,11 +93,11 @@ def test_a_cut_link_heals_and_both_sides_catch_up(cluster):
             client.update("shared", "two")
             client.delete("before")
             seen_by_two = client.list_all()
-        assert ("from-one", "1") in seen_by_one
-        assert ("from-one", "1") not in seen_by_two  # the cut holds
+        assert (b"from-one", b"1") in seen_by_one
+        assert (b"from-one", b"1") not in seen_by_two  # the cut holds
         proxy.restore()
         final = eventually(lambda: cluster.converged("ana") if len(cluster.converged("ana") or []) == 3 else None)
-        assert {name for name, _ in final} == {"from-one", "from-two", "shared"}
+        assert {name for name, _ in final} == {b"from-one", b"from-two", b"shared"}
     finally:
         proxy.close()
 
@@ -113,7 +113,7 @@ def test_a_restarted_replica_keeps_its_contacts_and_clock(cluster):
         client.list_all()
     alone.stop()
     alone.start()
-    assert alone.list_all("ana") == [(f"c{n}", str(n)) for n in range(1, 5)]
+    assert alone.list_all(b"ana") == [(f"c{n}".encode(), str(n).encode()) for n in range(1, 5)]
     peer = RawConnection.peer(alone.port)
     try:
         heartbeat = eventually(lambda: _next_heartbeat(peer))

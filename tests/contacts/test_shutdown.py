@@ -15,7 +15,7 @@ def test_a_sigtermed_replica_exits_0_closing_clients_and_peer_links(cluster):
     one.start(), two.start()
     with one.client("ana") as client:
         client.update("bob", "1")
-        assert client.list_all() == [("bob", "1")]
+        assert client.list_all() == [(b"bob", b"1")]
         began = time.monotonic()
         exit_code = stop_process(one.process, timeout=10)
         seconds = round(time.monotonic() - began, 2)
@@ -25,5 +25,5 @@ def test_a_sigtermed_replica_exits_0_closing_clients_and_peer_links(cluster):
     assert "Traceback" not in output(one.process)
     assert "Traceback" not in output(two.process)
     one.start()
-    assert one.list_all("ana") == [("bob", "1")]
+    assert one.list_all(b"ana") == [(b"bob", b"1")]
     report("SIGTERM contact_replica", exit_code=exit_code, exit_s=seconds, client_connection_closed=True)

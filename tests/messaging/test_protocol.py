@@ -1,6 +1,7 @@
 """The wire formats are pure functions: any input gets a result or a ProtocolError, never a crash."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -68,3 +69,12 @@ def test_any_token_frame_decodes_or_names_its_fault(frame):
 )
 def test_the_handshake_names_a_token_first_then_a_username(scope, expected):
     assert protocol.read_handshake(scope) == expected
+
+
+@pytest.mark.parametrize(("microsecond", "fraction"), [(0, ".000000"), (5, ".000005"), (497860, ".497860")])
+def test_created_always_has_six_fraction_digits(microsecond, fraction):
+    created = datetime(2026, 11, 29, 21, 20, 49, microsecond, tzinfo=UTC)
+
+    message = protocol.message_dict(room="r", text="t", sender="alice", created=created)
+
+    assert message["created"] == f"2026-11-29T21:20:49{fraction}+00:00"

@@ -1,7 +1,8 @@
-"""Forged `user_username` cookies: whoever does not hold the server's signature for a name is nobody.
+"""Forged `signaling_identity` cookies: whoever does not hold the server's signature for a name is nobody.
 
-The unsigned cookie (the original's hole) is refused in tests/signaling; here are the forgeries
-of someone who has a valid cookie of their own, or who signs with a key of their own.
+The unsigned cookie (the original's hole, `user_username`) is refused in tests/signaling; here
+are the forgeries of someone who has a valid cookie of their own, or who signs with a key of
+their own.
 """
 
 from urllib.parse import quote

@@ -39,7 +39,7 @@ for index, payload in enumerate(payloads):
     tomorrow = timezone.now() + timedelta(days=1)
     ActiveConnection.objects.create(user=user, channel_name=f"seeded-{{index}}", seen=tomorrow)
     replica, clock = open_replica(payload)
-    apply_batch(replica.id, clock, [LocalWrite("xss-user", ClientUpdate(payload, {phone!r}))])
+    apply_batch(replica.id, clock, [LocalWrite(b"xss-user", ClientUpdate(payload.encode(), {phone!r}.encode()))])
     post_message(room_name=payload, sender="seed", text=payload)
 """
 

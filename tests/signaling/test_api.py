@@ -127,17 +127,18 @@ def test_cookie_of_a_non_ascii_username_round_trips(api):
 def assert_cookie_cleared(response):
     assert response.status_code == 404
     assert response["Clear-Site-Data"] == '"cookies"'
-    cleared = response.cookies[COOKIE]
-    assert cleared.value == ""
-    assert cleared["max-age"] == 0
+    for name in (COOKIE, identity.DISPLAY_COOKIE_NAME):
+        cleared = response.cookies[name]
+        assert cleared.value == ""
+        assert cleared["max-age"] == 0
 
 
 def test_user_without_a_cookie_is_404_and_clears_the_cookie(api):
     assert_cookie_cleared(api.get("/v1/user"))
 
 
-def test_a_hand_written_cookie_naming_a_real_user_is_refused(api):
-    """The original trusted any `user_username` cookie; ours must be signed by the server."""
+def test_a_hand_written_identity_cookie_naming_a_real_user_is_refused(api):
+    """The original trusted any `user_username` cookie; our identity cookie must be signed by the server."""
     services.register_user("alice")
     api.cookies[COOKIE] = "alice"
 

@@ -34,7 +34,7 @@ async def test_no_cookie_is_told_unauthenticated_then_closed_with_4000(sockets):
     assert await count_connections() == 0
 
 
-async def test_a_forged_cookie_is_unauthenticated(sockets):
+async def test_a_hand_made_user_username_cookie_is_unauthenticated(sockets):
     await register_user("alice")
     socket = await sockets(headers=[(b"cookie", b"user_username=alice")])
 

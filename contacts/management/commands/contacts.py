@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.client import ContactsClient
+from contacts.models import shown
 from contacts.protocol import ProtocolError
 from contacts.server import parse_address
 
@@ -30,11 +31,11 @@ class Command(BaseCommand):
                 # The protocol has no acknowledgements: a ListAll after a write proves it was stored.
                 entries = client.list_all()
         except ProtocolError as error:
-            raise CommandError(f"{error}. Names are at most 255 UTF-8 bytes, phone numbers 19.")
+            raise CommandError(f"{error}. Names are at most 255 bytes of UTF-8, phone numbers 19.")
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot reach a replica at {server}: {error}. Is `contact_replica` running?")
         if action == "list":
             for contact, phone in entries:
-                self.stdout.write(f"{contact}\t{phone}")
+                self.stdout.write(f"{shown(contact)}\t{shown(phone)}")
         else:
             self.stdout.write(f"{action}d; {user} has {len(entries)} contact{'' if len(entries) == 1 else 's'}.")
