@@ -5,18 +5,15 @@ With Redis, frames and kicks also cross from one process to the other.
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import urllib.request
-from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import second_server, start_server
-from tests.support import report, require
+from tests.support import redis_test_url, report
 
 
 def register(server, username):
@@ -103,27 +100,9 @@ async def test_when_a_server_dies_its_users_can_connect_to_another_soon(tmp_path
         doomed.stop()
 
 
-def redis_url():
-    """The Redis for cross-process tests: REDIS_TEST_URL, or a local one if it answers."""
-    url = os.environ.get("REDIS_TEST_URL")
-    default = url or "redis://127.0.0.1:6379/0"
-    parts = urlsplit(default)
-    try:
-        socket.create_connection((parts.hostname, parts.port or 6379), timeout=1).close()
-        reachable = True
-    except OSError:
-        reachable = False
-    reason = f"no Redis answers at {default}; set REDIS_TEST_URL"
-    if url:
-        require(reachable, reason)
-    elif not reachable:
-        pytest.skip(reason)
-    return default
-
-
 @pytest.fixture(scope="module")
 def redis_servers(tmp_path_factory):
-    first = start_server(tmp_path_factory, "signaling-redis", REDIS_URL=redis_url())
+    first = start_server(tmp_path_factory, "signaling-redis", REDIS_URL=redis_test_url("redis://127.0.0.1:6379/0"))
     second = second_server(first)
     yield first, second
     second.stop()
