@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from messaging.models import Message, Room
+from tests.messaging.conftest import assert_nothing_came_before_a_marker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +44,7 @@ async def test_ping_is_answered_with_pong_to_that_client_only(nane):
     alice, bob = await nane("alice"), await nane("bob")
     await alice.send({"ping": True})
     assert await alice.receive() == {"pong": True}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(alice, alice, bob)
 
 
 @pytest.mark.parametrize(

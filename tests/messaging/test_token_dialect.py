@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 
 from messaging import services
 from messaging.models import ChatSession, Message, Room
+from tests.messaging.conftest import assert_nothing_came_before_a_marker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,7 +88,7 @@ async def test_clients_in_other_rooms_do_not_get_the_message(token_client):
     assert await alice.receive() == system("bob joined")
     assert await alice.receive() == system("bob left")
     assert await alice.receive() == {"from": "alice", "body": "hi"}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(bob)
 
 
 async def test_createroom_switches_into_the_new_room_with_notices(token_client):
@@ -126,7 +127,7 @@ async def test_switchroom_moves_between_rooms_case_insensitively(token_client, n
     assert await bob.receive() == system("alice left")
     await alice.send({"type": "message", "args": {"body": "in kozma"}})
     assert await alice.receive() == {"from": "alice", "body": "in kozma"}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(bob)
 
 
 async def test_switching_into_the_current_room_says_so(token_client):
