@@ -172,6 +172,7 @@ async def test_setnick_renames_and_frees_the_old_nickname(token_client, token_fo
         ("a", "invalid nickname a: use a letter or _ first, then at least one letter, digit, _ or -"),
         ("system", "nickname system is reserved"),
         ("", "nickname is empty"),
+        ("bob\n", "invalid nickname bob\n: use a letter or _ first, then at least one letter, digit, _ or -"),
     ],
 )
 async def test_setnick_refuses_taken_and_invalid_nicknames(token_client, nickname, error):
@@ -196,6 +197,7 @@ async def test_setnick_refuses_taken_and_invalid_nicknames(token_client, nicknam
         ('{"type": "setnick", "args": {}}', "cannot parse 'nickname' arg of setnick command"),
         ('{"type": "switchroom", "args": []}', "cannot parse 'room' arg of switchroom command"),
         ('{"type": "createroom"}', "cannot parse 'name' arg of createroom command"),
+        ('{"type": "switchroom", "args": {"room": "\\ud800"}}', "cannot parse 'room' arg of switchroom command"),
     ],
 )
 async def test_a_bad_command_gets_a_system_error_and_changes_nothing(token_client, frame, error):

@@ -87,6 +87,8 @@ async def test_a_target_not_connected_answers_target_not_found(online, sockets, 
         json.dumps({"target": "bob", "type": 3}),
         json.dumps({"target": "bob", "type": "KICKED"}),
         json.dumps({"target": "bob", "type": "TARGET_NOT_FOUND"}),
+        '{"target": "bob\\ud800", "type": "offer"}',  # half a surrogate pair: no UTF-8 for it
+        '{"target": "bob", "type": "offer", "payload": "\\udfff"}',
     ],
 )
 async def test_a_bad_frame_answers_error_and_keeps_the_connection(alice_and_bob, frame):
