@@ -36,7 +36,7 @@ from tests.signaling.conftest import close_thread_connections, cookie_header
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-fuzzing = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzzing = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 ROOM_LIMIT, ID_LIMIT, NICK_LIMIT = 50, 200, 50
 TEXT_LIMIT = 10500
