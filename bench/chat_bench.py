@@ -71,7 +71,12 @@ def one_run(urls, pids, clients, senders, rate, duration, load_core=LOAD_CORE):
 
 def summary(runs, **labels):
     """The median run by deliveries/s, with every run's figures and the median CPU per delivery."""
-    record = median_of(runs, "deliveries_per_s", lost=sum(run["lost"] for run in runs))
+    record = median_of(
+        runs,
+        "deliveries_per_s",
+        lost=sum(run["lost"] for run in runs),
+        duplicates=sum(run.get("duplicates", 0) for run in runs),
+    )
     record["p99_ms_runs"] = [run["p99_ms"] for run in runs]
     record["server_us_per_delivery_runs"] = [run["server_us_per_delivery"] for run in runs]
     record["server_us_per_delivery"] = statistics.median(record["server_us_per_delivery_runs"])

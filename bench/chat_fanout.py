@@ -2,8 +2,10 @@
 
     python -m bench.chat_fanout [ws://127.0.0.1:8000 ...] --clients 10 100 1000 --senders 1 --rate 30
 
-Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99
-and lost = expected (messages x clients) - received. Several URLs (the nodes of one
+Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50/p99,
+lost = messages a client never got (counted by message id per client, as bench.soak
+does, so a duplicated frame cannot hide a lost one) and duplicates = frames of a message
+a client had already got; either is a defect. Several URLs (the nodes of one
 system) share the clients round-robin. With `--server-pid` (one per server, same
 machine) it also reports the servers' CPU time per delivery, counted from the first
 message sent to the last received: the handshakes are not deliveries. `python -m bench.chat_bench` runs the issue's
@@ -29,13 +31,19 @@ ROOM = "bench"
 
 
 class Client:
-    """One nane client that counts the run's messages it receives and how late they are."""
+    """One nane client that counts the run's distinct messages it receives, how late they are,
+    and the frames that repeat a message it already had."""
 
     def __init__(self, run_id):
         self.marker = f'"text":"{run_id} '.encode()
-        self.received, self.errors, self.latencies = 0, 0, []
+        self.seen, self.duplicates, self.errors, self.latencies = set(), 0, 0, []
         self.last_at = 0.0
         self.ws = None
+
+    @property
+    def received(self):
+        """Distinct messages received."""
+        return len(self.seen)
 
     def on_text(self, frame):
         now = time.time()
@@ -43,9 +51,12 @@ class Client:
         if start < 0:
             self.errors += b'"error"' in frame
             return
-        sent_ns = int(frame[start + len(self.marker) :].split(b" ", 2)[1])
-        self.latencies.append(now - sent_ns / 1e9)
-        self.received += 1
+        message_id, sent_ns = frame[start + len(self.marker) :].split(b" ", 2)[:2]  # "sender:seq", send time
+        if message_id in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(message_id)
+        self.latencies.append(now - int(sent_ns) / 1e9)
         self.last_at = now
 
     @property
@@ -131,6 +142,7 @@ async def run(urls, clients, senders, rate, duration, drain, server_pids=()):
         "expected": expected,
         "received": received,
         "lost": expected - received,
+        "duplicates": sum(c.duplicates for c in pool),
         "errors": sum(c.errors for c in pool),
         "closed_by_server": closed_by_server,
         "deliveries_per_s": round(received / max(last_at - first_send, 1e-9)),

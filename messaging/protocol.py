@@ -10,6 +10,9 @@ MAX_USERNAME_LENGTH = 50
 MAX_CLIENT_ID_LENGTH = 200
 SYSTEM = "system"
 NICKNAME_RE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9-]+$")
+# A JSON escape like "\ud800" decodes to half a surrogate pair: no UTF-8 encoder (the
+# database's, the WebSocket's) takes it, so it is refused where it comes in.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -49,7 +52,7 @@ def nickname_problem(nickname):
         return f"nickname {nickname} is longer than {MAX_USERNAME_LENGTH} characters"
     if nickname == SYSTEM:
         return f"nickname {SYSTEM} is reserved"
-    if not NICKNAME_RE.match(nickname):
+    if not NICKNAME_RE.fullmatch(nickname):  # `$` alone would let a trailing newline through
         return f"invalid nickname {nickname}: use a letter or _ first, then at least one letter, digit, _ or -"
     return None
 
@@ -60,6 +63,8 @@ def clean_text(text, max_length, field="text"):
     if "\x00" in text:
         # PostgreSQL cannot store it; refused everywhere, so every engine behaves alike.
         raise ProtocolError(f"{field} must not contain NUL characters")
+    if LONE_SURROGATE.search(text):
+        raise ProtocolError(f"{field} must be valid Unicode (no lone surrogates)")
     text = text.strip()
     if not text:
         raise ProtocolError(f"{field} is empty")
@@ -100,6 +105,8 @@ def decode_nane(frame, max_text_length):
             raise ProtocolError(f"id is longer than {MAX_CLIENT_ID_LENGTH} characters")
         if has_id and "\x00" in client_id:
             raise ProtocolError("id must not contain NUL characters")
+        if has_id and LONE_SURROGATE.search(client_id):
+            raise ProtocolError("id must be valid Unicode (no lone surrogates)")
         if "room" not in data:
             raise ProtocolError("room is missing")
         if "text" not in data:
@@ -115,7 +122,8 @@ def nane_error(error):
     frame = {"error": str(error)}
     if error.has_id:
         frame["id"] = error.client_id
-    return _dumps(frame)
+    # ASCII escapes: the id echoed may be anything the client sent, lone surrogates included.
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def message_dict(*, room, text, sender, created, client_id=None):
@@ -169,7 +177,7 @@ def decode_command(frame):
     if not isinstance(args, dict):
         args = {}
     for name in COMMANDS[kind]:
-        if not isinstance(args.get(name), str):
+        if not isinstance(args.get(name), str) or LONE_SURROGATE.search(args[name]):
             raise ProtocolError(f"cannot parse '{name}' arg of {kind} command")
     return Command(kind, args)
 

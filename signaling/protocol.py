@@ -59,7 +59,19 @@ def parse_signal(text):
         raise ClientError("type must be a non-empty string")
     if kind in SERVER_TYPES:
         raise ClientError(f"type {kind} is reserved for the server")
+    if "\\u" in text and not _encodable(frame):
+        # A JSON escape like "\ud800" decodes to half a surrogate pair, which neither the
+        # database nor the target's socket can encode: refused here, not crashing there.
+        raise ClientError("frame must be valid Unicode (no lone surrogates)")
     return Signal(target=target, type=kind, payload=frame.get("payload"))
+
+
+def _encodable(frame):
+    try:
+        encode(frame).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def encode(frame):

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -61,6 +62,19 @@ def require(available, reason):
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+def redis_test_url(default):
+    """The Redis for cross-process tests: REDIS_TEST_URL, else `default`; skips (fails under CI) if none answers."""
+    url = os.environ.get("REDIS_TEST_URL") or default
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=1).close()
+        reachable = True
+    except OSError:
+        reachable = False
+    require(reachable, f"no Redis answers at {url}; set REDIS_TEST_URL")
+    return url
 
 
 def free_port():

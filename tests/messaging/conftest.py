@@ -1,5 +1,6 @@
 import contextlib
 import json
+import uuid
 from urllib.parse import quote
 
 import pytest
@@ -16,6 +17,7 @@ class Socket:
     def __init__(self, path, **kwargs):
         self.communicator = WebsocketCommunicator(application, path, **kwargs)
         self.subprotocol = None
+        self.dialect = self.name = None  # set by the `nane` and `token_client` fixtures
 
     async def connect(self):
         connected, self.subprotocol = await self.communicator.connect()
@@ -27,8 +29,15 @@ class Socket:
     async def receive(self, timeout=3):
         return json.loads(await self.communicator.receive_from(timeout))
 
-    async def nothing(self):
-        return await self.communicator.receive_nothing(0.2)
+    async def stops_without_another_frame(self):
+        """Disconnect, wait until the consumer has stopped, and say whether it sent nothing more.
+
+        The consumer reads its input in order, so once it has stopped it has handled every
+        frame sent before the disconnect; what it sent meanwhile is in the output queue by then.
+        """
+        await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.communicator.wait(timeout=10)
+        return self.communicator.output_queue.empty()
 
     async def closed_with(self, timeout=3):
         message = await self.communicator.receive_output(timeout)
@@ -36,7 +45,38 @@ class Socket:
         return message.get("code")
 
     async def disconnect(self):
-        await self.communicator.disconnect()
+        # Patient: a test that goes on after this relies on the consumer having finished.
+        await self.communicator.disconnect(timeout=10)
+
+
+async def assert_nothing_came_before_a_marker(sender, *receivers):
+    """Have `sender` post a marker message; the next frame of each receiver (the sender
+    itself by default) must be that marker.
+
+    This proves that an earlier action caused no frame, without waiting for silence. A
+    marker is ordered after the unwanted frame because every step keeps order: a consumer
+    handles its socket's frames one at a time; the writer stores and publishes batches in
+    the order they were posted; publishing a broadcast pushes its frames, in one
+    synchronous loop, into each receiving socket's one ordered queue (`fanout.InOrder`);
+    and a frame a consumer sends directly (a pong, an error) is in the output before it
+    reads its next frame, let alone before the marker's broadcast is queued.
+
+    The caller must first make sure the action has run its course: its consumer has
+    answered it (own echo, error, notice) or has stopped (`disconnect()` waits for that).
+    """
+    text = f"marker {uuid.uuid4().hex}"
+    if sender.dialect == "nane":
+        await sender.send({"room": "global", "text": text})
+    else:
+        await sender.send({"type": "message", "args": {"body": text}})
+    for receiver in receivers or (sender,):
+        frame = await receiver.receive()
+        if receiver.dialect == "nane":
+            frame = {"text": frame.get("text"), "sender": frame.get("sender")}
+            expected = {"text": text, "sender": {"username": sender.name}}
+        else:
+            expected = {"from": sender.name, "body": text}
+        assert frame == expected, f"{receiver.name} got {frame} before the marker"
 
 
 @pytest.fixture
@@ -62,6 +102,7 @@ def nane(sockets):
     async def connect(username):
         socket = sockets(f"/ws?username={quote(username)}")
         assert await socket.connect(), f"nane handshake of {username!r} refused"
+        socket.dialect, socket.name = "nane", username.strip()
         return socket
 
     return connect
@@ -81,6 +122,7 @@ def token_client(sockets, token_for):
         socket = sockets("/ws", subprotocols=[token])
         assert await socket.connect(), f"token handshake of {nickname} refused"
         assert await socket.receive() == {"from": "system", "body": f"{nickname} joined"}
+        socket.dialect, socket.name = "token", nickname
         return socket
 
     return connect

@@ -2,7 +2,6 @@
 
 import json
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -10,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import ROOT, ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, manage, output, server_env, spawn
 
 
 def kozma_history(server):
@@ -41,27 +40,23 @@ def env(tmp_path):
     return env
 
 
+def failed_attempts(bot, at_least, deadline=30):
+    """Wait until the bot has logged `at_least` failed connection attempts; its log by then."""
+    end = time.monotonic() + deadline
+    while (log := output(bot)).count("unreachable") < at_least:
+        assert bot.poll() is None, f"the bot exited while nothing listened:\n{log}"
+        assert time.monotonic() < end, f"the bot logged fewer than {at_least} failed attempts:\n{log}"
+        time.sleep(0.05)
+    return log
+
+
 def test_kozma_waits_for_the_server_posts_aphorisms_and_reconnects_after_a_restart(env):
     port = free_port()
-    bot = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "kozma",
-            f"--url=ws://127.0.0.1:{port}",
-            "--start-delay=0",
-            "--max-interval=0.2",
-            "--max-backoff=0.3",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command = [sys.executable, "manage.py", "kozma", f"--url=ws://127.0.0.1:{port}", "--start-delay=0"]
+    bot = spawn([*command, "--max-interval=0.2", "--max-backoff=0.3"], env)
     server = None
     try:
-        time.sleep(0.5)  # the bot starts while nothing listens: it must keep retrying
+        failed_attempts(bot, 2)  # the bot starts while nothing listens: it keeps retrying
         assert bot.poll() is None
         server = ServerProcess(env, port).start()
         history = wait_for_posts(server, 0)
@@ -75,6 +70,6 @@ def test_kozma_waits_for_the_server_posts_aphorisms_and_reconnects_after_a_resta
         if server:
             server.stop()
         bot.send_signal(signal.SIGTERM)
-        out, err = bot.communicate(timeout=10)
-    assert bot.returncode == 0, err
-    assert "stopped after" in out
+        bot.wait(timeout=10)
+    assert bot.returncode == 0, output(bot)
+    assert "stopped after" in output(bot)

@@ -79,5 +79,5 @@ async def test_frames_after_the_1009_close_are_not_processed(nane, settings):
     await alice.send({"room": "r", "text": "x" * 200})
     await alice.send({"room": "r", "text": "late"})
     assert await alice.closed_with() == 1009
-    assert await alice.nothing()
+    assert await alice.stops_without_another_frame()  # so it has handled "late"
     assert await database_sync_to_async(Message.objects.count)() == 0

@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from messaging.models import Message, Room
+from tests.messaging.conftest import assert_nothing_came_before_a_marker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +44,7 @@ async def test_ping_is_answered_with_pong_to_that_client_only(nane):
     alice, bob = await nane("alice"), await nane("bob")
     await alice.send({"ping": True})
     assert await alice.receive() == {"pong": True}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(alice, alice, bob)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,11 @@ async def test_ping_is_answered_with_pong_to_that_client_only(nane):
         ('{"room": "r", "text": "a\\u0000b"}', {"error": "text must not contain NUL characters"}),
         ('{"room": "r\\u0000", "text": "t"}', {"error": "room must not contain NUL characters"}),
         ('{"room": "r", "text": "t", "id": "\\u0000"}', {"error": "id must not contain NUL characters", "id": "\x00"}),
+        ('{"room": "r", "text": "a\\ud800"}', {"error": "text must be valid Unicode (no lone surrogates)"}),
+        (
+            '{"room": "r", "text": "t", "id": "\\udfff"}',
+            {"error": "id must be valid Unicode (no lone surrogates)", "id": "\udfff"},
+        ),
     ],
 )
 async def test_a_bad_frame_gets_an_error_stores_nothing_and_keeps_the_connection(nane, frame, error):

@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 
 from messaging import services
 from messaging.models import ChatSession, Message, Room
+from tests.messaging.conftest import assert_nothing_came_before_a_marker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,7 +88,7 @@ async def test_clients_in_other_rooms_do_not_get_the_message(token_client):
     assert await alice.receive() == system("bob joined")
     assert await alice.receive() == system("bob left")
     assert await alice.receive() == {"from": "alice", "body": "hi"}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(bob)
 
 
 async def test_createroom_switches_into_the_new_room_with_notices(token_client):
@@ -126,7 +127,7 @@ async def test_switchroom_moves_between_rooms_case_insensitively(token_client, n
     assert await bob.receive() == system("alice left")
     await alice.send({"type": "message", "args": {"body": "in kozma"}})
     assert await alice.receive() == {"from": "alice", "body": "in kozma"}
-    assert await bob.nothing()
+    await assert_nothing_came_before_a_marker(bob)
 
 
 async def test_switching_into_the_current_room_says_so(token_client):
@@ -171,6 +172,7 @@ async def test_setnick_renames_and_frees_the_old_nickname(token_client, token_fo
         ("a", "invalid nickname a: use a letter or _ first, then at least one letter, digit, _ or -"),
         ("system", "nickname system is reserved"),
         ("", "nickname is empty"),
+        ("bob\n", "invalid nickname bob\n: use a letter or _ first, then at least one letter, digit, _ or -"),
     ],
 )
 async def test_setnick_refuses_taken_and_invalid_nicknames(token_client, nickname, error):
@@ -195,6 +197,7 @@ async def test_setnick_refuses_taken_and_invalid_nicknames(token_client, nicknam
         ('{"type": "setnick", "args": {}}', "cannot parse 'nickname' arg of setnick command"),
         ('{"type": "switchroom", "args": []}', "cannot parse 'room' arg of switchroom command"),
         ('{"type": "createroom"}', "cannot parse 'name' arg of createroom command"),
+        ('{"type": "switchroom", "args": {"room": "\\ud800"}}', "cannot parse 'room' arg of switchroom command"),
     ],
 )
 async def test_a_bad_command_gets_a_system_error_and_changes_nothing(token_client, frame, error):

@@ -2,38 +2,24 @@
 
 import asyncio
 import json
-import os
-import socket
 import urllib.request
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, require, server_env
-
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+from tests.support import ServerProcess, free_port, fresh_database_url, manage, redis_test_url, server_env
 
 pytestmark = pytest.mark.redis
 
 
-def redis_answers():
-    parts = urlsplit(REDIS_TEST_URL)
-    try:
-        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
-    require(redis_answers(), f"Redis does not answer at {REDIS_TEST_URL}; set REDIS_TEST_URL")
+    redis_url = redis_test_url("redis://127.0.0.1:6379/15")
     database_url = fresh_database_url(tmp_path_factory.mktemp("nodes"), "nodes")
     # A group of its own, so parallel runs sharing this Redis never hear each other.
     group = f"chat.nodes.test.{uuid.uuid4().hex}"
-    env = server_env(database_url, REDIS_URL=REDIS_TEST_URL, CHAT_NODES_GROUP=group)
+    env = server_env(database_url, REDIS_URL=redis_url, CHAT_NODES_GROUP=group)
     manage("migrate", "--noinput", env=env)
     servers = [ServerProcess(env, free_port()).start(), ServerProcess(env, free_port()).start()]
     yield servers

@@ -1,8 +1,9 @@
-"""The cast for attacks: chat and signaling sockets in this process, and a count of what is stored."""
+"""The cast for attacks: chat and signaling sockets in this process, and the rows that are stored."""
 
 import pytest
 from channels.db import database_sync_to_async
 
+from contacts.models import Contact, Replica
 from messaging.models import ChatSession, Message, Room
 from nameserver.models import Client
 from signaling.models import ActiveConnection, SignalingUser
@@ -11,17 +12,29 @@ from tests.signaling.conftest import Socket as SignalingSocket
 from tests.signaling.conftest import close_thread_connections
 
 
+def rows(queryset, *fields):
+    return sorted(queryset.values_list(*fields))
+
+
 @database_sync_to_async
 def stored_state():
-    """How many of each stored thing there is; an attack that is refused leaves this unchanged."""
+    """Every stored row, by what a user would notice (no timestamps, no generated ids);
+    an attack that is refused leaves this unchanged."""
     return {
-        "messages": Message.objects.count(),
-        "rooms": Room.objects.count(),
-        "chat sessions": ChatSession.objects.count(),
-        "connected chat sessions": ChatSession.objects.filter(connected__isnull=False).count(),
-        "signaling users": SignalingUser.objects.count(),
-        "active connections": ActiveConnection.objects.count(),
-        "name-server clients": Client.objects.count(),
+        "messages": rows(Message.objects, "room__key", "seq", "sender", "text", "client_id"),
+        "rooms": rows(Room.objects, "key", "name"),
+        # The /auth reservations and the token sessions they become.
+        "chat sessions": [
+            (nickname, connected is not None, ended is not None, room)
+            for nickname, connected, ended, room in rows(
+                ChatSession.objects, "nickname", "connected", "ended", "room__key"
+            )
+        ],
+        "signaling users": rows(SignalingUser.objects, "key", "username"),
+        "active connections": rows(ActiveConnection.objects, "user__key"),
+        "name-server clients": rows(Client.objects, "ip", "port", "name"),
+        "contacts replicas": rows(Replica.objects, "name", "clock"),
+        "contacts": rows(Contact.objects, "replica__name", "user", "name", "phone", "clock", "deleted"),
     }
 
 

@@ -1,4 +1,5 @@
 import json
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -27,6 +28,7 @@ class Socket:
     """A `/v1/connect` client in this process, speaking JSON frames."""
 
     def __init__(self, username=None, headers=()):
+        self.username = username
         headers = [*headers, cookie_header(username)] if username else list(headers)
         self.communicator = WebsocketCommunicator(application, "/v1/connect", headers=headers)
 
@@ -47,11 +49,28 @@ class Socket:
         assert output["type"] == "websocket.close", output
         return output.get("code")
 
-    async def is_quiet(self):
-        return await self.communicator.receive_nothing(timeout=0.2)
+    async def assert_nothing_came_before_a_marker(self):
+        """Send a signal to ourselves; it must be the next frame this socket gets.
+
+        This proves that an earlier action sent this socket nothing, without waiting for
+        silence, and that the socket still holds its user (else: TARGET_NOT_FOUND). The
+        marker comes after any such frame because the consumer handles its socket's frames
+        one at a time, so whatever it sent directly (a cause frame, an error) is out before it
+        reads the marker; and the forwarded marker arrives through this socket's channel, a
+        FIFO queue, behind any forward or kick already sent to it.
+
+        The caller must first make sure the action has run its course: the HTTP request that
+        kicks has been answered, the other socket was answered or its consumer has stopped.
+        """
+        marker = f"marker {uuid.uuid4().hex}"
+        await self.send({"target": self.username, "type": "marker", "payload": marker})
+        frame = await self.receive()
+        expected = {"target": self.username, "type": "marker", "originator": self.username, "payload": marker}
+        assert frame == expected, f"{self.username} got {frame} before the marker"
 
     async def close(self):
-        await self.communicator.disconnect()
+        """Disconnect and wait until the consumer has stopped (so it has handled every frame)."""
+        await self.communicator.disconnect(timeout=10)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ async def connection_usernames():
 async def test_registered_user_connects_and_is_in_the_registry(online):
     socket = await online("alice")
 
-    assert await socket.is_quiet()
+    await socket.assert_nothing_came_before_a_marker()
     assert await connection_usernames() == ["alice"]
 
 
@@ -57,7 +57,7 @@ async def test_a_second_socket_of_a_connected_user_is_told_already_exists(online
 
     assert await second.receive() == {"type": "ALREADY_EXISTS", "payload": None}
     assert await second.closed_with() == 4000
-    assert await first.is_quiet()
+    await first.assert_nothing_came_before_a_marker()
     assert await connection_usernames() == ["alice"]
 
 
@@ -78,11 +78,14 @@ async def test_two_sockets_racing_for_one_user_leave_exactly_one_holding_it():
     racers = [Socket("alice"), Socket("alice")]
     try:
         await asyncio.gather(*(racer.open() for racer in racers))
-        quiet = [await racer.is_quiet() for racer in racers]
+        # Each sends alice a signal: only the winner holds alice, so only it gets one back;
+        # the loser was told at once, before it read any frame.
+        for racer in racers:
+            await racer.send({"target": "alice", "type": "marker"})
+        first_frames = [await racer.receive() for racer in racers]
 
-        assert sorted(quiet) == [False, True]
-        loser = racers[quiet.index(False)]
-        assert await loser.receive() == {"type": "ALREADY_EXISTS", "payload": None}
+        assert sorted(frame["type"] for frame in first_frames) == ["ALREADY_EXISTS", "marker"]
+        loser = racers[[frame["type"] for frame in first_frames].index("ALREADY_EXISTS")]
         assert await loser.closed_with() == 4000
         assert await connection_usernames() == ["alice"]
     finally:
@@ -120,7 +123,7 @@ async def test_after_closing_the_user_can_connect_again(online, sockets):
 
     again = await sockets("alice")
 
-    assert await again.is_quiet()
+    await again.assert_nothing_came_before_a_marker()
     assert await connection_usernames() == ["alice"]
 
 

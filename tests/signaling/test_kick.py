@@ -51,7 +51,7 @@ async def test_a_kicked_user_can_connect_again(online, sockets):
 
     again = await sockets("alice")
 
-    assert await again.is_quiet()
+    await again.assert_nothing_came_before_a_marker()
     assert await usernames_online() == ["alice"]
 
 
@@ -73,7 +73,7 @@ async def test_without_debug_an_anonymous_kick_is_403_and_kicks_nobody(online, s
 
     assert response.status_code == 403
     assert response.json()["detail"]
-    assert await alice.is_quiet()
+    await alice.assert_nothing_came_before_a_marker()
     assert await usernames_online() == ["alice"]
 
 
@@ -87,7 +87,7 @@ async def test_without_debug_a_user_who_is_not_staff_cannot_kick(online, setting
 
     assert response.status_code == 403
     assert "staff" in response.json()["detail"]
-    assert await alice.is_quiet()
+    await alice.assert_nothing_came_before_a_marker()
 
 
 async def test_without_debug_staff_can_kick(online, settings, make_user):
@@ -118,7 +118,7 @@ async def test_without_debug_the_admin_and_its_kick_action_send_a_non_staff_user
     for response in (pages, action):
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
-    assert await alice.is_quiet()
+    await alice.assert_nothing_came_before_a_marker()
     assert await usernames_online() == ["alice"]
 
 
@@ -134,7 +134,7 @@ async def test_the_admin_kick_action_closes_only_the_selected_connections(online
     assert response.status_code == 302
     assert await alice.receive() == {"type": "KICKED", "payload": None}
     assert await alice.closed_with() == 4001
-    assert await bob.is_quiet()
+    await bob.assert_nothing_came_before_a_marker()
     assert await usernames_online() == ["bob"]
 
 
