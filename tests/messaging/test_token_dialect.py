@@ -120,6 +120,7 @@ async def test_switchroom_to_an_unknown_room_is_refused(token_client):
 async def test_switchroom_moves_between_rooms_case_insensitively(token_client, nane):
     poster = await nane("poster")
     await poster.send({"room": "Kozma", "text": "first"})
+    assert (await poster.receive())["text"] == "first"  # stored: room Kozma exists
     alice, bob = await token_client("alice"), await token_client("bob")
     assert await alice.receive() == system("bob joined")
     await alice.send({"type": "switchroom", "args": {"room": "KOZMA"}})
