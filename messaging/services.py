@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from messaging import protocol
@@ -123,9 +122,12 @@ def room_as_dict(room, last_message=None):
 
 
 def rooms_with_last_message():
-    """Every room with its newest message, in two queries whatever the number of rooms."""
-    rooms = list(Room.objects.annotate(newest=Max("messages__seq")))
-    wanted = {(room.pk, room.newest) for room in rooms if room.newest is not None}
+    """Every room with its newest message, in two queries whatever the number of rooms.
+
+    A room's `last_seq` names its newest message, which the history cap never deletes.
+    """
+    rooms = list(Room.objects.all())
+    wanted = {(room.pk, room.last_seq) for room in rooms if room.last_seq}
     last = {}
     if wanted:
         room_ids = {pk for pk, _ in wanted}
