@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from chatsite.sql import driver_cursor, statement
 
-
 # On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush.
 # Waiting cost ~1.5 ms a heartbeat, and one batch of requests runs at a time, so it capped
 # the name server at ~600 heartbeats a second. A heartbeat lost in a crash only makes its
