@@ -18,6 +18,7 @@ def run(module, core=None):
 
 def main():
     run("bench.http_bench")
+    run("bench.nameserver_capacity", LOAD_CORE)
     run("bench.contacts_bench", LOAD_CORE)
     run("bench.chat_bench")
     run("bench.memory_bench", LOAD_CORE)
