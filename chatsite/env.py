@@ -1,5 +1,6 @@
 """Typed readers for the environment; a bad value fails with the fix in the message."""
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -88,3 +89,16 @@ def env_origins(name):
         except ValueError as error:
             raise ImproperlyConfigured(f"{name}: {error}.")
     return entries
+
+
+def env_networks(name, default):
+    """IP networks in CIDR notation, comma-separated (a bare address is a network of one)."""
+    networks = []
+    for entry in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP network: write it like 10.0.0.0/8, 192.168.1.5 or fd00::/8."
+            )
+    return networks

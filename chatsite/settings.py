@@ -5,7 +5,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.env import env_bool, env_choice, env_float, env_heartbeat, env_int, env_list, env_origins, env_str
+from chatsite.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_heartbeat,
+    env_int,
+    env_list,
+    env_networks,
+    env_origins,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -160,6 +170,18 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 HTTP_BATCH_STALL = env_float("HTTP_BATCH_STALL", 0.05)
 # A bigger request body is refused with 413 before Django sees it.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
+
+# Web worker processes of `manage.py uvicorn` on one port (SO_REUSEPORT); above 1 needs REDIS_URL.
+WEB_WORKERS = env_int("WEB_WORKERS", 1)
+# Whether this process announces the node (NODE_NAME); `manage.py uvicorn` turns it off in its
+# workers when it runs several, and announces the node once itself.
+NODE_ANNOUNCE = env_bool("NODE_ANNOUNCE", True)
+
+# --- Health and metrics ---
+# Client networks that may read `GET /metrics`; loopback only unless set.
+METRICS_ALLOWED_NETS = env_networks("METRICS_ALLOWED_NETS", ["127.0.0.0/8", "::1/128"])
+# Seconds `GET /readyz` waits for the channel layer's Redis to answer.
+READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0)
 
 # --- Name server (SPEC §1) ---
 NAMESERVER_TTL = env_float("NAMESERVER_TTL", 5.0)

@@ -28,6 +28,8 @@ from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
+from chatsite import metrics
+
 log = logging.getLogger(__name__)
 
 FRAMES_EXTENSION = "chatsite.websocket.frames"
@@ -72,6 +74,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if self.close_sent or self.transport.is_closing():
             return
         type(self).slow_clients_closed += 1
+        metrics.websocket_closed(metrics.SLOW_CLIENT)
         log.warning(
             "Closed a slow WebSocket client %s (%d bytes unsent; %d so far)",
             self.client,

@@ -15,7 +15,7 @@ from django.db import connection, connections
 
 from contacts import protocol, services
 from contacts.models import shown
-from contacts.protocol import AskForUpdate, Handshake, HeartBeat, ListAll, ProtocolError
+from contacts.protocol import AskForUpdate, Delete, Handshake, HeartBeat, ListAll, ProtocolError, Update, UpdateClock
 
 log = logging.getLogger("contacts.replica")
 
@@ -38,6 +38,11 @@ class PeerLink:
     outgoing: bool
     opened: float = field(default_factory=lambda: asyncio.get_running_loop().time())
     heard: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    # Catch-up (see ReplicaServer.time_catchup): the sequence of the newest write received
+    # while catching up, and when the newest of them was applied.
+    last_write: int = 0
+    applied_write: int = 0
+    applied_at: float = 0.0
 
     def send(self, data):
         self.writer.write(data)
@@ -70,6 +75,11 @@ class ReplicaServer:
         self.links = set()
         self.tasks = set()
         self.enqueued = self.applied = 0
+        # For the metrics (contacts/metrics.py), read by the metrics server's thread.
+        self.writes_applied = 0
+        self.peer_up = {f"{host}:{port}": False for host, port in self.peers}
+        self.catching_up = set()
+        self.last_catchup_seconds = None
         self.waiters = []
         self.mid_frame = {}  # reader → when its current frame began; see watch_forever
         self.writes = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-writes")
@@ -142,6 +152,7 @@ class ReplicaServer:
                 batch.append(self.queue.get_nowait())
             try:
                 stamped, _ = await self.on_writes(services.apply_batch, self.replica_id, self.clock, batch)
+                self.writes_applied += sum(not isinstance(op, HeartBeat | UpdateClock) for op in batch)
             except Exception:
                 log.exception("%s could not store %d writes; they are lost", self.name, len(batch))
                 stamped = []
@@ -149,10 +160,35 @@ class ReplicaServer:
                 self.applied += len(batch)
                 for _ in batch:
                     self.queue.task_done()
+                self.note_catchup_progress()
                 self.wake_waiters()
             if stamped:
                 # One write per peer for the whole batch, not a send() per frame.
                 self.broadcast(b"".join(frame.encode() for frame in stamped))
+
+    def note_catchup_progress(self):
+        now = asyncio.get_running_loop().time()
+        for link in self.catching_up:
+            if link.applied_write < link.last_write <= self.applied:
+                link.applied_write, link.applied_at = link.last_write, now
+
+    async def time_catchup(self, link):
+        """Time a new link's catch-up: from its opening until the writes of its first burst are applied.
+
+        The burst is the peer's answer to our AskForUpdate, but the wire marks no end to it:
+        it is over once the link has brought no write for a heartbeat interval. A link that
+        brings none caught up at once.
+        """
+        self.catching_up.add(link)
+        try:
+            seen = None
+            while link.last_write != seen:
+                seen = link.last_write
+                await asyncio.sleep(self.heartbeat_interval)
+            await self.until_applied(seen)
+            self.last_catchup_seconds = max(0.0, link.applied_at - link.opened) if seen else 0.0
+        finally:
+            self.catching_up.discard(link)
 
     def wake_waiters(self):
         still = []
@@ -244,6 +280,7 @@ class ReplicaServer:
         self.links.add(link)
         log.info("%s: linked with %s (%s)", self.name, shown(link.name), "dialled" if link.outgoing else "incoming")
         loop = asyncio.get_running_loop()
+        timing = self.spawn(self.time_catchup(link))
         try:
             link.send(AskForUpdate().encode())
             while True:
@@ -252,8 +289,11 @@ class ReplicaServer:
                 if isinstance(frame, AskForUpdate):
                     self.spawn(self.send_snapshot(link))
                 else:
-                    await self.submit(frame)
+                    sequence = await self.submit(frame)
+                    if isinstance(frame, Update | Delete):
+                        link.last_write = sequence
         finally:
+            timing.cancel()  # a link that ends while catching up measures nothing
             self.links.discard(link)
             log.info("%s: link with %s closed", self.name, shown(link.name))
 
@@ -288,10 +328,12 @@ class ReplicaServer:
                 async with asyncio.timeout(self.read_timeout):
                     name = protocol.decode_name(await reader.readexactly(protocol.NAME_WIDTH))
                 delay = self.redial_min
+                self.peer_up[f"{address[0]}:{address[1]}"] = True
                 await self.serve_peer(PeerLink(name, reader, writer, outgoing=True))
             except Exception as error:  # any failure means: wait, then dial again
                 log_connection_end(self.name, f"{address[0]}:{address[1]}", error)
             finally:
+                self.peer_up[f"{address[0]}:{address[1]}"] = False
                 if writer is not None:
                     writer.close()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))

@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
+from chatsite import metrics
 from chatsite.consumers import ProjectConsumer
 from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
@@ -54,11 +55,13 @@ class ChatConsumer(ProjectConsumer):
             return  # frames already in flight after we closed: nobody is listening for the answers
         text, data = message.get("text"), message.get("bytes")
         if frame_too_big(text, data, settings.WS_MAX_FRAME_BYTES):
+            metrics.websocket_closed(metrics.TOO_BIG)
             await self.close(code=MESSAGE_TOO_BIG)
             return
         if text is None:
             text = (data or b"").decode("utf-8", "replace")
         if not self.bucket.take():
+            metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
             await self.send_error(
                 protocol.ProtocolError(f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second")
             )

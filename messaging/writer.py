@@ -14,6 +14,7 @@ import logging
 from django.conf import settings
 
 from chatsite.db_thread import DatabaseThread
+from chatsite.metrics import CHAT_MESSAGES
 from messaging import services
 from messaging.broker import get_broker, per_loop
 
@@ -48,6 +49,7 @@ class MessageWriter:
                     if not future.done():
                         future.set_exception(error)
                 continue
+            CHAT_MESSAGES.inc(len(batch))  # once per stored batch
             try:
                 self.broker.publish(broadcast)
             except Exception:

@@ -64,8 +64,11 @@ class NodeAnnouncer(threading.Thread):
 
 
 def start_node_announcer():
-    """Start announcing this process when NODE_NAME is set (a daemon thread: it ends with the process)."""
-    if settings.NODE_NAME:
+    """Start announcing this process when NODE_NAME is set (a daemon thread: it ends with the process).
+
+    NODE_ANNOUNCE off leaves it to another process of the node (the workers' supervisor).
+    """
+    if settings.NODE_NAME and settings.NODE_ANNOUNCE:
         NodeAnnouncer(
             settings.NAMESERVER_URL, settings.NODE_NAME, settings.NODE_ADDRESS, settings.NAMESERVER_TTL / 3
         ).start()

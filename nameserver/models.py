@@ -17,6 +17,9 @@ class RegistrationQuerySet(models.QuerySet):
     def expired(self, now=None):
         return self.filter(connected__lt=ttl_cutoff(now))
 
+    def live(self, now=None):
+        return self.filter(connected__gte=ttl_cutoff(now))
+
 
 class Registration(models.Model):
     """A registered endpoint; live while it heartbeats within NAMESERVER_TTL."""

@@ -27,6 +27,11 @@ def live_json(registry, now=None):
     return ("{" + ", ".join(store.live_entries(registry, ttl_cutoff(now))) + "}").encode()
 
 
+def live_client_count(now=None):
+    """How many clients `GET /clients` lists now (for the metrics)."""
+    return Client.objects.live(now).count()
+
+
 def prune_expired(now=None):
     """Delete every expired client and node, one query each; returns how many went."""
     return sum(registry.objects.expired(now).delete()[0] for registry in REGISTRIES)

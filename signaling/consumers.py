@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
 
+from chatsite import metrics
 from chatsite.consumers import ProjectConsumer
 from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
@@ -55,9 +56,11 @@ class SignalingConsumer(ProjectConsumer):
         if not self.user:
             return  # closing: no longer reachable, so it may not send either
         if frame_too_big(text_data, bytes_data, settings.WS_MAX_FRAME_BYTES):
+            metrics.websocket_closed(metrics.TOO_BIG)
             return await self.close(code=MESSAGE_TOO_BIG)
         try:
             if not self.bucket.take():
+                metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
                 raise ClientError(f"too many frames: at most {settings.WS_RATE_PER_SECOND:g} a second")
             if text_data is None:
                 raise ClientError("frames must be JSON text, not binary")
@@ -89,12 +92,15 @@ class SignalingConsumer(ProjectConsumer):
             # the exception end the consumer (a 1011 close); the layer reconnects by itself.
             logger.warning("Forwarding to %s failed: %r", signal.target, error)
             raise ClientError(f"could not reach {signal.target} just now; send again later")
+        metrics.SIGNALING_FRAMES_FORWARDED.inc()
 
     async def close_because(self, cause, code):
         """Name the cause in a frame, then close with it as the reason (SPEC §6).
 
         Browsers read the reason (`CloseEvent.reason`); the frame is for clients that read frames only.
         """
+        if code == KICKED:
+            metrics.websocket_closed(metrics.KICKED)
         await self.send(text_data=cause_frame(cause))
         await self.close(code=code, reason=cause)
 

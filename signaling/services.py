@@ -70,6 +70,11 @@ def online_usernames(now=None):
     return list(ActiveConnection.objects.live(now).order_by("user__key").values_list("user__username", flat=True))
 
 
+def active_user_count(now=None):
+    """How many users hold a live connection (for the metrics)."""
+    return ActiveConnection.objects.live(now).count()
+
+
 def kick_connections(connections=None):
     """Delete active connections (all by default) and close their sockets; returns how many.
 

@@ -251,3 +251,21 @@ def report(scenario, **figures):
     if path := os.environ.get("FAULTS_REPORT"):
         with open(path, "a") as results:
             results.write(line + "\n")
+
+
+def scrape(url):
+    """`GET url` (a Prometheus endpoint) as {(name, sorted labels): value}; counters by their `_total` name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def figure(figures, name, **labels):
+    """One sample of a `scrape()`, 0 when it is not there (a labelled gauge appears at its first use)."""
+    return figures.get((name, tuple(sorted(labels.items()))), 0)

@@ -14,6 +14,7 @@ from tests.support import (
     fresh_database_url,
     manage,
     manage_command,
+    scrape,
     server_env,
     spawn,
     stop_process,
@@ -44,19 +45,27 @@ def eventually(check, timeout=20.0, done=bool):
 class ReplicaProcess:
     """`manage.py contact_replica` in a child process, restartable on the same port and name."""
 
-    def __init__(self, env, name, peers=()):
+    def __init__(self, env, name, peers=(), metrics=False):
         self.env, self.name, self.port = env, name, free_port()
         self.peers = list(peers)
+        self.metrics_port = free_port() if metrics else None
         self.process = None
 
     def start(self):
         peers = [arg for port in self.peers for arg in ("--peer", f"127.0.0.1:{port}")]
+        if self.metrics_port:
+            peers += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         listen = f"127.0.0.1:{self.port}"
         self.process = spawn(
             manage_command("contact_replica", "--name", self.name, "--listen", listen, *peers), self.env
         )
         wait_for_port(self.port, process=self.process)
+        if self.metrics_port:
+            wait_for_port(self.metrics_port, process=self.process)
         return self
+
+    def metrics(self):
+        return scrape(f"http://127.0.0.1:{self.metrics_port}/metrics")
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -78,9 +87,9 @@ class Cluster:
     def __init__(self, env):
         self.env, self.prefix, self.replicas = env, f"t{next(self._tests)}", []
 
-    def replica(self, peers=(), start=True, **settings):
+    def replica(self, peers=(), start=True, metrics=False, **settings):
         env = dict(self.env, **{key: str(value) for key, value in settings.items()})
-        replica = ReplicaProcess(env, f"{self.prefix}-replica-{len(self.replicas) + 1}", peers)
+        replica = ReplicaProcess(env, f"{self.prefix}-replica-{len(self.replicas) + 1}", peers, metrics)
         self.replicas.append(replica)
         return replica.start() if start else replica
 

@@ -12,6 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import start_server
+from tests.support import figure, scrape
 
 MESSAGES = 400
 TEXT = "ü" * 9_990  # 20 kB a frame: 8 MB in all, more than the kernel buffers of one socket
@@ -100,3 +101,5 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_receivi
     assert struct.unpack("!H", payload[:2])[0] == 1008
     assert json.loads(frames[-1][1]) == {"error": "closed: you did not read your messages fast enough"}
     assert 0 < len(frames) - 1 < MESSAGES, "closed part-way, not after everything"
+    figures = scrape(f"{server.url}/metrics")
+    assert figure(figures, "chatsite_websocket_closed_total", reason="slow_client") == 1

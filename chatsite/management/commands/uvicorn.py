@@ -2,6 +2,7 @@ import asyncio
 import contextlib
 import math
 import signal
+import socket
 import sys
 
 import uvicorn
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.web_workers import WebWorkers
 from chatsite.websocket_protocol import WebSocketProtocol
 
 
@@ -17,16 +19,31 @@ class Command(BaseCommand):
     help = (
         "Serve the whole ASGI application with uvicorn on uvloop and httptools, and the project's "
         "WebSocket protocol (chatsite/websocket_protocol.py): the web process of `make run`. "
-        "`runserver` (daphne, autoreload) is for development."
+        "`runserver` (daphne, autoreload) is for development. WEB_WORKERS=N (with REDIS_URL) "
+        "runs N worker processes on the one port."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="ip:port to listen on")
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="Listen with SO_REUSEPORT, beside other processes on the port (how WEB_WORKERS runs its workers).",
+        )
 
-    def handle(self, *args, addrport, **options):
+    def handle(self, *args, addrport, reuse_port, **options):
         host, _, port = addrport.rpartition(":")
         if not host or not port.isdigit():
             raise CommandError(f"{addrport!r} is not ip:port; write it as 127.0.0.1:8000.")
+        host, port = host.strip("[]"), int(port)
+        if settings.WEB_WORKERS > 1:
+            if not settings.REDIS_URL:
+                raise CommandError(
+                    f"WEB_WORKERS={settings.WEB_WORKERS} needs REDIS_URL: without Redis each worker process would "
+                    "hold a chat and a signaling registry of its own, and its clients would not hear the others'. "
+                    "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0), or WEB_WORKERS=1."
+                )
+            sys.exit(WebWorkers(addrport, settings.WEB_WORKERS, settings.BASE_DIR / "manage.py").run())
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
         # handler it found: let that end the process with 0, as the other commands do.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -35,8 +52,8 @@ class Command(BaseCommand):
             application = ASGIStaticFilesHandler(application)  # as runserver does: the admin's CSS
         config = uvicorn.Config(
             application,
-            host=host.strip("[]"),
-            port=int(port),
+            host=host,
+            port=port,
             loop="uvloop",
             http="httptools",
             ws=WebSocketProtocol,
@@ -50,7 +67,21 @@ class Command(BaseCommand):
             # Channels' router has no lifespan handler.
             lifespan="off",
         )
-        OncePerSecondServer(config).run()
+        sockets = [shared_port_socket(host, port, config.backlog)] if reuse_port else None
+        OncePerSecondServer(config).run(sockets=sockets)
+
+
+def shared_port_socket(host, port, backlog):
+    """A listening socket that other processes may bind too: the kernel spreads connections among them."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        raise CommandError(f"Cannot listen on {host}:{port}: {error}.")
+    sock.listen(backlog)
+    return sock
 
 
 class OncePerSecondServer(uvicorn.Server):

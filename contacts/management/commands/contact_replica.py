@@ -4,6 +4,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts.metrics import serve_metrics
 from contacts.server import ReplicaServer, parse_address
 
 
@@ -14,10 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="This replica's name, distinct from its peers'.")
         parser.add_argument("--listen", required=True, help="HOST:PORT to serve clients and peers on.")
         parser.add_argument("--peer", action="append", default=[], help="HOST:PORT of a peer; repeat for each.")
+        parser.add_argument(
+            "--metrics-listen", help="HOST:PORT to serve Prometheus metrics on (GET /metrics); off unless given."
+        )
 
-    def handle(self, *args, name, listen, peer, **options):
+    def handle(self, *args, name, listen, peer, metrics_listen, **options):
         try:
             listen, peers = parse_address(listen), [parse_address(address) for address in peer]
+            metrics_address = parse_address(metrics_listen) if metrics_listen else None
         except ValueError as error:
             raise CommandError(f"{error}: write addresses like 127.0.0.1:9000 or contact-server-2:9001.")
         server = ReplicaServer(
@@ -32,15 +37,25 @@ class Command(BaseCommand):
             queue_size=settings.CONTACTS_QUEUE_SIZE,
             peer_buffer_limit=settings.CONTACTS_PEER_BUFFER_LIMIT,
         )
-        asyncio.run(self.serve(server))
+        asyncio.run(self.serve(server, metrics_address))
         self.stdout.write(f"Stopped {name}.")
 
-    async def serve(self, server):
+    async def serve(self, server, metrics_address):
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await server.start()
         self.stdout.write(f"Replica {server.name} listening on {server.listen[0]}:{server.listen[1]}.")
+        metrics = None
+        if metrics_address:
+            try:
+                metrics = serve_metrics(server, *metrics_address)
+            except OSError as error:
+                await server.stop()
+                raise CommandError(f"Cannot serve metrics on {metrics_address[0]}:{metrics_address[1]}: {error}.")
+            self.stdout.write(f"Metrics of {server.name} at http://{metrics_address[0]}:{metrics_address[1]}/metrics.")
         await stop.wait()
+        if metrics is not None:
+            metrics.shutdown()
         await server.stop()

@@ -1,0 +1,106 @@
+"""The web process's Prometheus figures, and the text `GET /metrics` answers.
+
+Counters and per-process gauges are module globals, bumped where the event happens. What
+the database knows (live name-server clients, active signaling users) is read when
+scraped instead, so nothing on a hot path keeps it, and every worker and node reports the
+same figure: it is the deployment's, not the process's (do not sum it across nodes).
+
+Several workers (`WEB_WORKERS`): prometheus-client's multiprocess mode, which
+`PROMETHEUS_MULTIPROC_DIR` switches on before this module is first imported. `manage.py
+uvicorn` sets it for its workers; each writes its values to files there, and a scrape,
+answered by whichever worker accepted it, sums them.
+"""
+
+import logging
+import os
+
+from django.db import DatabaseError
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+log = logging.getLogger(__name__)
+
+# The *_created series double every counter for a figure Prometheus does not need.
+disable_created_metrics()
+
+# `livesum`: in multiprocess mode, the sum over the workers alive now.
+WEBSOCKET_CONNECTIONS = Gauge(
+    "chatsite_websocket_connections", "Open WebSockets by path.", ["path"], multiprocess_mode="livesum"
+)
+CHAT_MESSAGES = Counter("chatsite_chat_messages", "Chat messages stored by this node.")
+CHAT_DELIVERIES = Counter(
+    "chatsite_chat_deliveries", "Chat frames handed to this node's sockets: a frame for 100 sockets counts 100."
+)
+WEBSOCKET_CLOSED = Counter("chatsite_websocket_closed", "WebSockets the server closed, by reason.", ["reason"])
+# The rate limit refuses a frame with an error frame and keeps the socket open, so it is
+# counted here rather than among the closes.
+WEBSOCKET_FRAMES_REFUSED = Counter(
+    "chatsite_websocket_frames_refused", "Client frames refused without closing the socket, by reason.", ["reason"]
+)
+SIGNALING_FRAMES_FORWARDED = Counter(
+    "chatsite_signaling_frames_forwarded", "Signaling frames handed to the channel layer for their target."
+)
+
+TOO_BIG, SLOW_CLIENT, KICKED = "too_big", "slow_client", "kicked"
+RATE = "rate"
+for _reason in (TOO_BIG, SLOW_CLIENT, KICKED):
+    WEBSOCKET_CLOSED.labels(_reason)  # listed at 0 from the start, so a dashboard's rate() has a series
+WEBSOCKET_FRAMES_REFUSED.labels(RATE)
+
+
+def websocket_closed(reason):
+    WEBSOCKET_CLOSED.labels(reason).inc()
+
+
+class DatabaseFigures:
+    """Gauges read from the database when scraped."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        # Imported here: the apps' models are not loaded yet when consumers import this module.
+        from nameserver.services import live_client_count
+        from signaling.services import active_user_count
+
+        try:
+            live_clients, active_users = live_client_count(), active_user_count()
+        except DatabaseError:
+            # The process's own figures are still worth a scrape; /readyz says what is wrong.
+            log.warning("metrics: the database does not answer; its gauges are left out", exc_info=True)
+            return
+        yield GaugeMetricFamily(
+            "chatsite_nameserver_live_clients", "Live name-server clients (the whole deployment).", live_clients
+        )
+        yield GaugeMetricFamily(
+            "chatsite_signaling_active_users",
+            "Users holding a live /v1/connect socket (the whole deployment).",
+            active_users,
+        )
+
+
+_database_registry = CollectorRegistry(auto_describe=False)
+_database_registry.register(DatabaseFigures())
+
+
+def process_registry():
+    """This process's figures, or with several workers every worker's, summed."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def exposition():
+    """`(body, content type)` of a scrape: the Prometheus text format."""
+    return generate_latest(process_registry()) + generate_latest(_database_registry), CONTENT_TYPE_LATEST

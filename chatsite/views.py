@@ -1,0 +1,61 @@
+"""Health, readiness and metrics: what load balancers, orchestrators and Prometheus ask."""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from chatsite import health, metrics
+from chatsite.api import PublicAPIView
+
+READY = inline_serializer(
+    "Readiness",
+    {"status": serializers.CharField(), "failed": serializers.DictField(child=serializers.CharField())},
+)
+
+
+class HealthView(PublicAPIView):
+    @extend_schema(
+        summary="The process is up",
+        responses={200: inline_serializer("Health", {"status": serializers.CharField()})},
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class ReadyView(PublicAPIView):
+    @extend_schema(
+        summary="Ready for traffic: the database answers, migrations are applied, the channel layer answers",
+        responses={200: READY, 503: READY},
+    )
+    def get(self, request):
+        failed = health.readiness()
+        if failed:
+            return Response({"status": "unavailable", "failed": failed}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"status": "ready", "failed": {}})
+
+
+def is_allowed_scraper(address):
+    """Whether a client at `address` may read the metrics (METRICS_ALLOWED_NETS)."""
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    client = getattr(client, "ipv4_mapped", None) or client  # ::ffff:10.1.2.3 is 10.1.2.3
+    return any(client in network for network in settings.METRICS_ALLOWED_NETS)
+
+
+class MetricsView(PublicAPIView):
+    @extend_schema(exclude=True)  # Prometheus text, not JSON: documented in docs/operations.md
+    def get(self, request):
+        if not is_allowed_scraper(request.META.get("REMOTE_ADDR", "")):
+            return HttpResponse(
+                "Metrics are served to METRICS_ALLOWED_NETS only (loopback unless set).\n",
+                status=status.HTTP_403_FORBIDDEN,
+                content_type="text/plain",
+            )
+        body, content_type = metrics.exposition()
+        return HttpResponse(body, content_type=content_type)
