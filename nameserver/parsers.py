@@ -8,7 +8,7 @@ to fields ignoring case (`Ip`, `PORT`, `Name`). These endpoints do the same.
 import json
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import JSONParser
 
 from chatsite.api import JSONOnly
 
@@ -17,10 +17,8 @@ def refuse_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
-class GoJSONParser(BaseParser):
+class GoJSONParser(JSONParser):
     """A JSON body; an object's keys folded to lower case, where the key already in lower case wins."""
-
-    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
