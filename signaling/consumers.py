@@ -91,7 +91,7 @@ class SignalingConsumer(ProjectConsumer):
             raise ClientError(f"could not reach {signal.target} just now; send again later")
 
     async def close_because(self, cause, code):
-        """Name the cause in a frame, then close with it as the reason (SPEC §6).
+        """Name the cause in a frame, then close with it as the reason (docs/protocols/signaling.md).
 
         Browsers read the reason (`CloseEvent.reason`); the frame is for clients that read frames only.
         """
