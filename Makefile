@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # PostgreSQL run of the suite; skipped with a reason where no server answers (fails under CI).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
+# The port of `make run`'s web process (`make run WEB_PORT=8100` when 8000 is taken).
+export WEB_PORT ?= 8000
 
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
@@ -27,17 +29,16 @@ $(VENV)/.bench: $(VENV)/.dev requirements-bench.txt
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
+# scripts/run.py also creates the admin login, prints the pages once they are up, and makes Ctrl-C end with 0.
 run: setup
 	python manage.py migrate --noinput
-	python manage.py ensure_admin
-	honcho start -f Procfile
+	python scripts/run.py Procfile --web 127.0.0.1:$(WEB_PORT)
 
 # Two web nodes on one database and a private Redis (port 6390): one chat, one signaling.
 run-cluster: setup
 	@command -v redis-server >/dev/null || { echo "run-cluster needs redis-server: apt-get install redis-server"; exit 1; }
 	python manage.py migrate --noinput
-	python manage.py ensure_admin
-	REDIS_URL=redis://127.0.0.1:6390/0 honcho start -f Procfile.cluster
+	REDIS_URL=redis://127.0.0.1:6390/0 python scripts/run.py Procfile.cluster --web 127.0.0.1:8001 --web 127.0.0.1:8002
 
 test: test-sqlite test-postgres
 

@@ -1,4 +1,4 @@
-"""Draw bench/results/*.json as the PNG charts the README shows."""
+"""Draw bench/results/*.json as the PNG charts bench/README.md shows."""
 
 import json
 

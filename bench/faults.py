@@ -3,7 +3,7 @@
 Each scenario is a test under tests/ that kills or restarts a real process (redis-server,
 daphne, a contact replica) and asserts what must survive; on the way it reports its
 figures (what was delivered, lost, how long recovery took) as one JSON line, collected
-here into bench/results/faults.jsonl. The README's "Faults" table is made from them.
+here into bench/results/faults.jsonl. The "Faults" table of bench/README.md is made from them.
 """
 
 import os

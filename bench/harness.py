@@ -55,7 +55,7 @@ def emit(record):
 
 
 def save(name, records):
-    """bench/results/<name>.json: this run's records, for the README and bench/charts.py."""
+    """bench/results/<name>.json: this run's records, for bench/README.md and bench/charts.py."""
     RESULTS.mkdir(exist_ok=True)
     document = {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),

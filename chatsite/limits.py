@@ -1,4 +1,4 @@
-"""Limits of SPEC §5 on every WebSocket: per connection, and per client address."""
+"""Limits on every WebSocket (docs/protocols/websockets.md): per connection, and per client address."""
 
 import time
 from collections import Counter

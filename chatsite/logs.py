@@ -3,8 +3,9 @@
 import logging
 import re
 
-# SPEC §2b lets a client put its chat token in `?token=`; while its session lives the token
-# is as good as a password. Any other `*token=` parameter is treated the same way.
+# The token dialect (docs/protocols/chat.md) lets a client put its chat token in `?token=`;
+# while its session lives the token is as good as a password. Any other `*token=` parameter
+# is treated the same way.
 TOKEN_IN_QUERY = re.compile(r"([?&][\w.-]*token=)[^&\s#\"']*", re.IGNORECASE)
 
 

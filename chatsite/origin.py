@@ -1,4 +1,4 @@
-"""WebSocket Origin check of SPEC §5: browsers from origins that are not ours are refused.
+"""WebSocket Origin check (docs/protocols/websockets.md): browsers from origins that are not ours are refused.
 
 The rules are pure code (settings validate `WS_ALLOWED_ORIGINS` with them at start-up);
 `BrowserOriginValidator` applies them to every handshake.

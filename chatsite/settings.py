@@ -1,4 +1,4 @@
-"""Settings for the whole platform, read from the environment (see README, "Configuration")."""
+"""Settings for the whole platform, read from the environment (docs/configuration.md)."""
 
 from pathlib import Path
 
@@ -105,7 +105,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
-# Which channels-redis layer carries cross-node traffic; README "Several nodes" says why
+# Which channels-redis layer carries cross-node traffic; docs/architecture.md, "Several nodes", says why
 # pub/sub is the default (`core` is kept selectable for the benchmark that compares them).
 REDIS_LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -132,11 +132,11 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "chatsite",
-    "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (see README.md).",
+    "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (docs/protocols.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_PATCH": False,
-    # The bodies the SPEC promises. Multipart is parsed too, but daphne (Twisted) answers a
+    # The bodies the protocols take (docs/protocols/). Multipart is parsed too, but daphne (Twisted) answers a
     # malformed multipart body itself with a bare 400 before Django sees it.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -183,7 +183,7 @@ METRICS_ALLOWED_NETS = env_networks("METRICS_ALLOWED_NETS", ["127.0.0.0/8", "::1
 # Seconds `GET /readyz` waits for the channel layer's Redis to answer.
 READY_CHECK_TIMEOUT = env_float("READY_CHECK_TIMEOUT", 2.0)
 
-# --- Name server (SPEC §1) ---
+# --- Name server (docs/protocols/nameserver.md) ---
 NAMESERVER_TTL = env_float("NAMESERVER_TTL", 5.0)
 NAMESERVER_PRUNE_INTERVAL = env_float("NAMESERVER_PRUNE_INTERVAL", 5.0)
 # A web node announces itself to the name server when NODE_NAME is set (the Procfiles do).
@@ -191,7 +191,7 @@ NODE_NAME = env_str("NODE_NAME", "")
 NODE_ADDRESS = env_str("NODE_ADDRESS", "127.0.0.1:8000")
 NAMESERVER_URL = env_str("NAMESERVER_URL", f"http://{NODE_ADDRESS}")
 
-# --- WebSocket limits shared by every consumer (SPEC §5, §6) ---
+# --- WebSocket limits shared by every consumer (docs/protocols/websockets.md) ---
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 WS_RATE_PER_SECOND = env_float("WS_RATE_PER_SECOND", 100.0)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 200)
@@ -205,7 +205,7 @@ WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)
 # "*" for any; unset, the hosts of ALLOWED_HOSTS on any port and scheme (chatsite/origin.py).
 WS_ALLOWED_ORIGINS = env_origins("WS_ALLOWED_ORIGINS")
 
-# --- Chat (SPEC §2) ---
+# --- Chat (docs/protocols/chat.md) ---
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)
 CHAT_MAX_MESSAGES_IN_ROOM = env_int("CHAT_MAX_MESSAGES_IN_ROOM", 1024)
 # Most messages stored in one transaction (messaging/writer.py).
@@ -223,14 +223,14 @@ CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
 
-# --- Signaling (SPEC §3) ---
+# --- Signaling (docs/protocols/signaling.md) ---
 SIGNALING_STALE_AFTER = env_float("SIGNALING_STALE_AFTER", 30.0)
 SIGNALING_HEARTBEAT_INTERVAL = env_heartbeat(
     "SIGNALING_HEARTBEAT_INTERVAL", "SIGNALING_STALE_AFTER", SIGNALING_STALE_AFTER
 )
 SIGNALING_COOKIE_MAX_AGE = env_int("SIGNALING_COOKIE_MAX_AGE", 30 * 24 * 3600)
 
-# --- Contacts (SPEC §4) ---
+# --- Contacts (docs/protocols/contacts.md) ---
 CONTACTS_HEARTBEAT_INTERVAL = env_float("CONTACTS_HEARTBEAT_INTERVAL", 5.0)
 CONTACTS_READ_TIMEOUT = env_float("CONTACTS_READ_TIMEOUT", 10.0)
 CONTACTS_REDIAL_MIN = env_float("CONTACTS_REDIAL_MIN", 0.1)

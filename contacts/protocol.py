@@ -1,4 +1,4 @@
-"""The contacts replica wire format (SPEC §4) as pure code: dataclasses, encode, decode, no I/O.
+"""The contacts replica wire format (docs/protocols/contacts.md) as pure code: dataclasses, encode, decode, no I/O.
 
 Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 bytes,
 NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` how many

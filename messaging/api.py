@@ -1,4 +1,4 @@
-"""SPEC §2 over HTTP: `POST /auth` (token dialect) and the nane read API."""
+"""The chat over HTTP (docs/protocols/chat.md): `POST /auth` (token dialect) and the nane read API."""
 
 import time
 from urllib.parse import unquote
@@ -85,7 +85,7 @@ class RoomListView(PublicAPIView):
 def parse_room_path(raw_path):
     """`(name, wants_history)` from a still-encoded `/api/rooms/...` path, or None.
 
-    Split before decoding, so `%2F` belongs to the name (SPEC §6).
+    Split before decoding, so `%2F` belongs to the name (docs/protocols/chat.md).
     """
     rest = raw_path[len(ROOMS_PREFIX) :]
     parts = rest.split("/")

@@ -1,4 +1,4 @@
-"""`/ws`: the nane and token dialects of SPEC §2, chosen at the handshake."""
+"""`/ws`: the nane and token dialects of docs/protocols/chat.md, chosen at the handshake."""
 
 import asyncio
 import logging

@@ -1,4 +1,4 @@
-"""The two wire dialects of `/ws` (SPEC §2): pure decode/encode, no I/O."""
+"""The two wire dialects of `/ws` (docs/protocols/chat.md): pure decode/encode, no I/O."""
 
 import json
 import re

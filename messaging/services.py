@@ -16,7 +16,7 @@ from messaging.models import ChatSession, Message, Room, room_key
 from messaging.store import store
 
 GLOBAL_ROOM = "global"
-# "." instead of ":" keeps the token legal as a WebSocket subprotocol (SPEC §6).
+# "." instead of ":" keeps the token legal as a WebSocket subprotocol (docs/protocols/chat.md).
 _signer = signing.TimestampSigner(salt="messaging.token", sep=".")
 
 

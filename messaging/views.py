@@ -4,5 +4,5 @@ from django.shortcuts import render
 
 def chat_page(request):
     """The chat page: pick a name, browse rooms and their history, talk live (nane dialect)."""
-    # With several nodes (README, Several nodes) a person can tell which one they are on.
+    # With several nodes (docs/architecture.md, Several nodes) a person can tell which one they are on.
     return render(request, "messaging/chat.html", {"node": settings.NODE_NAME or settings.NODE_ADDRESS})

@@ -1,4 +1,4 @@
-"""SPEC §3 over DRF: register, who am I, who is online, kick."""
+"""Signaling over DRF (docs/protocols/signaling.md): register, who am I, who is online, kick."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer

@@ -95,7 +95,7 @@ class SignalingConsumer(ProjectConsumer):
         metrics.SIGNALING_FRAMES_FORWARDED.inc()
 
     async def close_because(self, cause, code):
-        """Name the cause in a frame, then close with it as the reason (SPEC §6).
+        """Name the cause in a frame, then close with it as the reason (docs/protocols/signaling.md).
 
         Browsers read the reason (`CloseEvent.reason`); the frame is for clients that read frames only.
         """

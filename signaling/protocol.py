@@ -87,5 +87,5 @@ def target_not_found_frame(target):
 
 
 def cause_frame(cause):
-    """The frame naming why the server is about to close; the close reason names it again (SPEC §6)."""
+    """The frame naming why the server will close; the close reason names it again (docs/protocols/signaling.md)."""
     return encode({"type": cause, "payload": None})

@@ -32,7 +32,7 @@ def production_server(tmp_path_factory):
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_endpoint_answers_without_5xx_and_as_documented(case, production_server):
-    # Not "schema-violating input must be refused": the SPEC has names trimmed before they
+    # Not "schema-violating input must be refused": docs/protocols/chat.md has names trimmed before they
     # are checked and unknown form fields ignored, which a JSON schema cannot say.
     case.call_and_validate(base_url=production_server.url, excluded_checks=[negative_data_rejection])
 

@@ -1,4 +1,4 @@
-"""Names and phones are the bytes sent (SPEC §6), as the Go replica keeps them, UTF-8 or not.
+"""Names and phones are the bytes sent (docs/protocols/contacts.md), as the Go replica keeps them, UTF-8 or not.
 
 The original's `client.py` cuts a name at 255 bytes: 200 x "é" (400 bytes) arrives as 127
 "é" and half of the 128th. Such a name is stored, compared and sent back byte for byte, in

@@ -1,4 +1,4 @@
-"""Frames built by hand from the byte layout in SPEC §4, so an encoder bug cannot hide behind the decoder."""
+"""Frames built by hand from the byte layout of docs/protocols/contacts.md, so an encoder bug cannot hide."""
 
 import struct
 

@@ -1,4 +1,4 @@
-"""One room model under both dialects (SPEC §2)."""
+"""One room model under both dialects (docs/protocols/chat.md)."""
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,4 @@
-"""History is capped per room and served oldest first (SPEC §2a)."""
+"""History is capped per room and served oldest first (docs/protocols/chat.md)."""
 
 import pytest
 from django.db import connection

@@ -1,4 +1,4 @@
-"""`POST /auth` and the nane read API (SPEC §2a, §2b, §6)."""
+"""`POST /auth` and the nane read API (docs/protocols/chat.md)."""
 
 import json
 from urllib.parse import unquote, urlsplit

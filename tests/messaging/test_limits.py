@@ -1,4 +1,4 @@
-"""Frame size and rate limits per connection (SPEC §5, §6)."""
+"""Frame size and rate limits per connection (docs/protocols/websockets.md)."""
 
 import pytest
 from channels.db import database_sync_to_async

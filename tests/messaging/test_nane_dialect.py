@@ -1,4 +1,4 @@
-"""The nane dialect of SPEC §2a through WebsocketCommunicator."""
+"""The nane dialect of docs/protocols/chat.md through WebsocketCommunicator."""
 
 from datetime import datetime
 from urllib.parse import quote

@@ -1,4 +1,4 @@
-"""A token-dialect nickname is freed however the session ends (SPEC §2b)."""
+"""A token-dialect nickname is freed however the session ends (docs/protocols/chat.md)."""
 
 import pytest
 from channels.db import database_sync_to_async

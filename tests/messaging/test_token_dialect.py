@@ -1,4 +1,4 @@
-"""The token dialect of SPEC §2b and §6 through WebsocketCommunicator."""
+"""The token dialect of docs/protocols/chat.md through WebsocketCommunicator."""
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,4 @@
-"""WS_ALLOWED_ORIGINS: which browser origins may open a WebSocket (SPEC §5).
+"""WS_ALLOWED_ORIGINS: which browser origins may open a WebSocket (docs/protocols/websockets.md).
 
 The rule itself is pure (chatsite/origin.py); the end-to-end test runs a server configured
 for the ics repository's `scripts/test-connection`, which sends `Origin: http://example.com:80`.

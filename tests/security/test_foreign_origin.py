@@ -1,6 +1,6 @@
 """Cross-site WebSocket hijacking: a page on another site opens our sockets with the visitor's credentials.
 
-Every WebSocket path refuses a browser handshake whose Origin is not ours (SPEC §5) before
+Every WebSocket path refuses a browser handshake whose Origin is not ours (docs/protocols/websockets.md) before
 anything runs, so the refused socket stores nothing and leaves its credentials unused.
 """
 

@@ -11,8 +11,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, password, **options):
         User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
-            self.stdout.write("Admin: log in at http://127.0.0.1:8000/admin/ with your superuser.")
-            return
-        User.objects.create_superuser(username=username, password=password)
-        self.stdout.write(f"Admin: log in at http://127.0.0.1:8000/admin/ as {username} / {password}.")
+        if not User.objects.filter(is_superuser=True).exists():
+            User.objects.create_superuser(username=username, password=password)
+        else:
+            # On later runs the login is still worth showing, unless someone changed it.
+            user = User.objects.filter(username=username, is_superuser=True).first()
+            if user is None or not user.check_password(password):
+                self.stdout.write("log in with your superuser")
+                return
+        self.stdout.write(f"log in as {username} / {password}")

@@ -9,7 +9,7 @@ from contacts.server import ReplicaServer, parse_address
 
 
 class Command(BaseCommand):
-    help = "Run a contacts replica (SPEC §4): a TCP server for clients and peer replicas."
+    help = "Run a contacts replica (docs/protocols/contacts.md): a TCP server for clients and peer replicas."
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True, help="This replica's name, distinct from its peers'.")

@@ -1,4 +1,4 @@
-"""The Kozma bot (SPEC §2a): an ordinary nane-dialect client posting aphorisms into room `kozma`."""
+"""The Kozma bot (docs/protocols/chat.md): an ordinary nane-dialect client posting aphorisms into room `kozma`."""
 
 import asyncio
 import contextlib

@@ -14,7 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Prune once and exit.")
 
-    def handle(self, *args, once=False, **options):
+    def handle(self, *args, once=False, verbosity=1, **options):
+        self.verbosity = verbosity  # 0: say nothing about passes that pruned nothing
         if once:
             self.prune_once()
             return
@@ -36,5 +37,7 @@ class Command(BaseCommand):
 
     def prune_once(self):
         pruned = prune_expired()
-        self.stdout.write(f"Pruned {pruned} expired {'entry' if pruned == 1 else 'entries'}.")
+        # `make run` passes --verbosity 0: a line every 5 s would scroll its list of pages away.
+        if pruned or self.verbosity:
+            self.stdout.write(f"Pruned {pruned} expired {'entry' if pruned == 1 else 'entries'}.")
         return pruned
