@@ -16,7 +16,6 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.messaging.test_two_nodes import REDIS_TEST_URL, redis_answers
 from tests.signaling.test_two_servers import frames_until_closed, register
 from tests.support import (
     ROOT,
@@ -26,7 +25,7 @@ from tests.support import (
     fresh_database_url,
     manage,
     manage_command,
-    require,
+    redis_test_url,
     scrape,
     server_env,
 )
@@ -34,12 +33,12 @@ from tests.support import (
 
 @pytest.fixture(scope="module")
 def workers(tmp_path_factory):
-    require(redis_answers(), f"Redis does not answer at {REDIS_TEST_URL}; set REDIS_TEST_URL")
+    redis_url = redis_test_url("redis://127.0.0.1:6379/15")
     port = free_port()
     env = server_env(
         fresh_database_url(tmp_path_factory.mktemp("workers"), "workers"),
         WEB_WORKERS=2,
-        REDIS_URL=REDIS_TEST_URL,
+        REDIS_URL=redis_url,
         # A group of its own, so parallel runs sharing this Redis never hear each other.
         CHAT_NODES_GROUP=f"chat.nodes.test.{uuid.uuid4().hex}",
         WS_MAX_CONNECTIONS_PER_ADDRESS=1,
