@@ -64,10 +64,12 @@ bench: $(VENV)/.bench
 # Crash, restart and SIGTERM scenarios (real processes); figures in bench/results/faults.jsonl.
 faults: setup-dev
 	python -m bench.faults
+	python -m bench.tables
 
 # 1,000 chat clients in waves against the `make run` web process (SOAK_ARGS="--duration 60").
 soak: setup-dev
 	python -m bench.soak $(SOAK_ARGS)
+	python -m bench.tables
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var

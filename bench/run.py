@@ -23,6 +23,7 @@ def main():
     run("bench.chat_bench")
     run("bench.memory_bench", LOAD_CORE)
     run("bench.charts")
+    run("bench.tables")
 
 
 if __name__ == "__main__":
