@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chatsite.env import env_networks
-from tests.signaling.test_two_servers import frames_until_closed
+from tests.signaling.conftest import frames_until_closed
 from tests.support import figure, scrape
 
 TOO_MANY = "too many messages"
@@ -118,7 +118,7 @@ async def test_signaling_counts_active_users_forwarded_frames_and_kicks(live_ser
         _, kicked = post(server, "/v1/kick-active-users")
         assert kicked == {"kicked": 2}
         for ws in (ann, ben):
-            assert (await frames_until_closed(ws))[1] == 4001
+            assert (await frames_until_closed(ws))[1] == (4001, "KICKED")
     finally:
         await ann.close()
         await ben.close()

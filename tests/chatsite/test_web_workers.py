@@ -16,7 +16,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.signaling.test_two_servers import frames_until_closed, register
+from tests.signaling.conftest import frames_until_closed
+from tests.signaling.test_two_servers import register
 from tests.support import (
     ROOT,
     ServerProcess,
@@ -105,7 +106,10 @@ async def test_a_user_connected_on_one_worker_is_refused_on_the_other(workers):
     holder = await accepted(lambda: connect(f"{workers.ws_url}/v1/connect", additional_headers=cookie))
     intruder = await accepted(lambda: connect(f"{workers.ws_url}/v1/connect", additional_headers=cookie))
     async with holder, intruder:
-        assert await frames_until_closed(intruder) == ([{"type": "ALREADY_EXISTS", "payload": None}], 4000)
+        assert await frames_until_closed(intruder) == (
+            [{"type": "ALREADY_EXISTS", "payload": None}],
+            (4000, "ALREADY_EXISTS"),
+        )
     await until_no_sockets(workers)
 
 
@@ -121,7 +125,7 @@ async def test_signals_and_kicks_reach_the_other_worker(workers):
         with urllib.request.urlopen(kick, timeout=10) as response:
             assert json.load(response) == {"kicked": 2}
         for ws in (ann, ben):
-            assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], 4001)
+            assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], (4001, "KICKED"))
     await until_no_sockets(workers)
 
 

@@ -1,3 +1,4 @@
+import asyncio
 import json
 import uuid
 
@@ -7,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.http import HttpResponse
 from rest_framework.test import APIClient
+from websockets.exceptions import ConnectionClosed
 
 from chatsite.asgi import application
 from signaling import identity, services
@@ -110,3 +112,13 @@ async def online(sockets):
         return await sockets(username)
 
     return online
+
+
+async def frames_until_closed(ws):
+    """Every frame the server sends until it closes, then (code, reason) of its close frame."""
+    frames = []
+    try:
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    except ConnectionClosed as closed:
+        return frames, (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else None

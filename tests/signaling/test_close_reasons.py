@@ -6,14 +6,13 @@ servers are tested: `make run`'s (uvicorn with chatsite/websocket_protocol.py) a
 """
 
 import asyncio
-import json
 import uuid
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import start_server
+from tests.signaling.conftest import frames_until_closed
 
 
 @pytest.fixture(scope="module", params=["uvicorn", "runserver"])
@@ -29,16 +28,6 @@ def registered(server):
     status, _, headers = server.call("POST", "/v1/register", {"username": username})
     assert status == 200
     return headers["Set-Cookie"].split(";")[0]
-
-
-async def frames_until_closed(ws):
-    """Every frame the server sends until it closes, then (code, reason) of its close frame."""
-    frames = []
-    try:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
-    except ConnectionClosed as closed:
-        return frames, (closed.rcvd.code, closed.rcvd.reason)
 
 
 async def test_no_cookie_closes_4000_with_reason_unauthenticated(server):

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import second_server, start_server
+from tests.signaling.conftest import frames_until_closed
 from tests.support import redis_test_url, report
 
 
@@ -26,16 +27,6 @@ def register(server, username):
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["Set-Cookie"].split(";")[0]
-
-
-async def frames_until_closed(ws):
-    """Every frame the server sends until it closes, and the close code."""
-    frames = []
-    try:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
-    except ConnectionClosed as closed:
-        return frames, closed.rcvd.code if closed.rcvd else None
 
 
 async def is_held(ws, username):
@@ -70,7 +61,10 @@ async def test_a_user_connected_to_one_server_is_refused_by_the_other(two_server
 
     async with connect(f"{first.ws_url}/v1/connect", additional_headers={"Cookie": cookie}) as holder:
         async with connect(f"{second.ws_url}/v1/connect", additional_headers={"Cookie": cookie}) as intruder:
-            assert await frames_until_closed(intruder) == ([{"type": "ALREADY_EXISTS", "payload": None}], 4000)
+            assert await frames_until_closed(intruder) == (
+                [{"type": "ALREADY_EXISTS", "payload": None}],
+                (4000, "ALREADY_EXISTS"),
+            )
         assert await is_held(holder, "alice")
 
 
@@ -135,4 +129,4 @@ async def test_frames_and_kicks_cross_between_server_processes_over_redis(redis_
             assert json.load(response) == {"kicked": 2}
 
         for ws in (alice_ws, bob_ws):
-            assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], 4001)
+            assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], (4001, "KICKED"))
