@@ -99,9 +99,11 @@ class NaneConsumer(ChatConsumer):
             await self.send_error(error)
             return
         if frame is protocol.PING:
-            await self.send(text_data=protocol.PONG_FRAME)
-            return
-        await self.post(frame)
+            self.connection.write([protocol.PONG_FRAME])
+        elif isinstance(frame, protocol.Recover):
+            await self.recover(frame)
+        else:
+            await self.post(frame)
 
     async def disconnect(self, code):
         self.fanout.remove(self.connection)
@@ -111,13 +113,31 @@ class NaneConsumer(ChatConsumer):
     async def post(self, frame):
         await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
 
+    async def recover(self, frame):
+        """Replay a room's messages after `since`, merged with the live ones arriving meanwhile."""
+        # Live frames wait from here on, so whatever the query below misses is among them.
+        self.fanout.hold(self.connection)
+        try:
+            answer = await database_sync_to_async(services.replay)(frame)
+        except services.ChatError as error:
+            answer = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
+        finally:
+            live = self.fanout.release(self.connection)
+        if live is None:
+            return  # closed meanwhile
+        if isinstance(answer, protocol.ProtocolError):
+            self.connection.write([self.error_text(answer), *live])
+        else:
+            self.connection.write(answer.merged_with(live))
+
     def error_text(self, error):
         if not isinstance(error, protocol.ProtocolError):
             error = protocol.ProtocolError(str(error))
         return protocol.nane_error(error)
 
     async def send_error(self, error):
-        await self.send(text_data=self.error_text(error))
+        # Through the connection, so an answer never overtakes the frames sent before it.
+        self.connection.write([self.error_text(error)])
 
 
 class TokenConsumer(ChatConsumer):

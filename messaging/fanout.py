@@ -48,6 +48,11 @@ class WireConnection:
     def __init__(self, sink):
         self.transport = sink.transport
 
+    def write(self, texts):
+        """Frames for this socket alone, in order with the broadcasts written to it."""
+        if texts and not self.transport.is_closing():
+            self.transport.write(encode_text_frames(texts))
+
 
 class InOrder:
     """Items handed to `handle` one at a time, in order, by one task started when there is work."""
@@ -77,6 +82,8 @@ class AsgiConnection:
     def push(self, texts):
         self.frames.extend(texts)
 
+    write = push  # frames for this socket alone go through the same queue, so they keep their order
+
     async def _send(self, text):
         try:
             await self.send({"type": "websocket.send", "text": text})
@@ -102,6 +109,8 @@ class LocalFanout:
         self.nane = set()
         self.rooms = defaultdict(set)
         self.room_of = {}
+        # Nane connections whose recovery is reading the history: live frames wait here, in order.
+        self.held = {}
 
     def add_nane(self, connection):
         self.nane.add(connection)
@@ -122,12 +131,29 @@ class LocalFanout:
 
     def remove(self, connection):
         self.nane.discard(connection)
+        self.held.pop(connection, None)
         self.leave(connection)
+
+    def hold(self, connection):
+        """Keep the live nane frames for `connection` aside, in order, until `release()`."""
+        self.nane.discard(connection)
+        self.held[connection] = []
+
+    def release(self, connection):
+        """The frames kept since `hold()`, and live delivery again; None if the connection was removed meanwhile."""
+        kept = self.held.pop(connection, None)
+        if kept is not None:
+            self.nane.add(connection)
+        return kept
 
     def deliver(self, broadcast):
         """Push a broadcast's frames to the local connections they are for."""
-        if broadcast.nane and self.nane:
-            self._push(self.nane, broadcast.nane)
+        if broadcast.nane:
+            if self.nane:
+                self._push(self.nane, broadcast.nane)
+            if self.held:
+                for kept in self.held.values():
+                    kept.extend(broadcast.nane)
         for key, texts in broadcast.rooms.items():
             if key in self.rooms:
                 self._push(self.rooms[key], texts)

@@ -75,6 +75,6 @@ def test_the_handshake_names_a_token_first_then_a_username(scope, expected):
 def test_created_always_has_six_fraction_digits(microsecond, fraction):
     created = datetime(2026, 11, 29, 21, 20, 49, microsecond, tzinfo=UTC)
 
-    message = protocol.message_dict(room="r", text="t", sender="alice", created=created)
+    message = protocol.message_dict(room="r", seq=1, text="t", sender="alice", created=created)
 
     assert message["created"] == f"2026-11-29T21:20:49{fraction}+00:00"
