@@ -119,16 +119,18 @@ class NaneConsumer(ChatConsumer):
         self.fanout.hold(self.connection)
         try:
             answer = await database_sync_to_async(services.replay)(frame)
+            await self.connection.write_paced(answer.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
         except services.ChatError as error:
             answer = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
         finally:
             live = self.fanout.release(self.connection)
         if live is None:
             return  # closed meanwhile
+        # Written with the release, before anything else can reach the socket.
         if isinstance(answer, protocol.ProtocolError):
             self.connection.write([self.error_text(answer), *live])
         else:
-            self.connection.write(answer.merged_with(live))
+            self.connection.write(answer.ending(live))
 
     def error_text(self, error):
         if not isinstance(error, protocol.ProtocolError):

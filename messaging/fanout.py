@@ -53,6 +53,27 @@ class WireConnection:
         if texts and not self.transport.is_closing():
             self.transport.write(encode_text_frames(texts))
 
+    async def write_paced(self, texts, step_bytes):
+        """Many frames for this socket alone, a step at a time, each once the send buffer is under `step_bytes`.
+
+        Written at once, a long replay would pass WS_MAX_SEND_BUFFER_BYTES and the socket be
+        closed as a slow client. The transport only signals at that bound, so we look.
+        """
+        step, size = [], 0
+        for text in texts:
+            step.append(text)
+            size += len(text)
+            if size >= step_bytes:
+                await self._drained(step_bytes)
+                self.write(step)
+                step, size = [], 0
+        await self._drained(step_bytes)
+        self.write(step)
+
+    async def _drained(self, step_bytes):
+        while self.transport.get_write_buffer_size() > step_bytes and not self.transport.is_closing():
+            await asyncio.sleep(0.005)
+
 
 class InOrder:
     """Items handed to `handle` one at a time, in order, by one task started when there is work."""
@@ -83,6 +104,9 @@ class AsgiConnection:
         self.frames.extend(texts)
 
     write = push  # frames for this socket alone go through the same queue, so they keep their order
+
+    async def write_paced(self, texts, step_bytes):
+        self.push(texts)  # each waits for the one before it to be sent
 
     async def _send(self, text):
         try:

@@ -136,15 +136,14 @@ class Replay:
     frames: tuple
     recovered: bool  # every message from since + 1 to newest is among them
 
-    def merged_with(self, live):
-        """The frames a recovering socket is sent: the replay, `recovered`, then the live frames it did not cover.
+    def ending(self, live):
+        """What follows the replay: `recovered`, then the live frames held meanwhile that it did not cover.
 
-        `live` arrived while the replay was read: a message committed before the read is
-        in both, one committed after it only in `live`.
+        A message committed before the replay was read is in both, one committed after it only in `live`.
         """
         covered = max(self.recover.since, self.newest)
         answer = protocol.recovered_frame(self.recover, self.recovered, self.room_name, self.newest)
-        return [*self.frames, answer, *(frame for frame in live if not self._covers(frame, covered))]
+        return [answer, *(frame for frame in live if not self._covers(frame, covered))]
 
     def _covers(self, frame, covered):
         room, seq = protocol.room_and_seq(frame)

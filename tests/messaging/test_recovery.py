@@ -1,6 +1,7 @@
 """Recovery after a reconnect (nane `recover`): the replay, its merge with live messages, its refusals and its cost."""
 
 import time
+from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -8,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from messaging import protocol, services
+from messaging.fanout import WireConnection
 from messaging.models import Message
 from tests.support import sql_statements
 
@@ -175,7 +177,7 @@ def test_recovering_a_thousand_messages_is_one_query(django_assert_num_queries, 
     with django_assert_num_queries(1):
         started = time.perf_counter()
         replay = services.replay(recover)
-        frames = replay.merged_with([])
+        frames = [*replay.frames, *replay.ending([])]
         elapsed = time.perf_counter() - started
     assert len(replay.frames) == 1000
     assert replay.recovered
@@ -191,3 +193,31 @@ def test_recovering_runs_one_statement_on_the_driver_too():
         services.replay(protocol.Recover(room="r", since=10))
     assert len(statements) == 1, statements
     assert Message.objects.count() == 1000
+
+
+class SlowTransport:
+    """A transport whose peer reads 1,000 bytes each time the writer waits."""
+
+    def __init__(self):
+        self.buffered, self.largest, self.written = 0, 0, []
+
+    def write(self, data):
+        self.written.append(data)
+        self.buffered += len(data)
+        self.largest = max(self.largest, self.buffered)
+
+    def get_write_buffer_size(self):
+        self.buffered = max(0, self.buffered - 1000)
+        return self.buffered
+
+    def is_closing(self):
+        return False
+
+
+async def test_a_long_replay_is_written_as_the_socket_drains_not_at_once():
+    """Written at once, 100 frames of 500 bytes would fill a 4,000-byte send buffer bound 12 times over."""
+    transport = SlowTransport()
+    wire = WireConnection(SimpleNamespace(transport=transport))
+    await wire.write_paced(["x" * 500] * 100, step_bytes=1000)
+    assert b"".join(transport.written).count(b"x" * 500) == 100
+    assert transport.largest <= 2 * 1000 + 2 * 504
