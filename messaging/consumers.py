@@ -118,19 +118,23 @@ class NaneConsumer(ChatConsumer):
         # Live frames wait from here on, so whatever the query below misses is among them.
         self.fanout.hold(self.connection)
         try:
-            answer = await database_sync_to_async(services.replay)(frame)
-            await self.connection.write_paced(answer.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
+            replay = await database_sync_to_async(services.replay)(frame)
+            await self.connection.write_paced(replay.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
         except services.ChatError as error:
-            answer = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
-        finally:
-            live = self.fanout.release(self.connection)
-        if live is None:
+            if (live := self.fanout.release(self.connection)) is not None:
+                refusal = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
+                self.connection.write([self.error_text(refusal), *live])
+            return
+        except BaseException:
+            self.fanout.release(self.connection)
+            raise
+        # No await from here on: nothing can reach the socket between the release and these writes.
+        if (live := self.fanout.release(self.connection)) is None:
             return  # closed meanwhile
-        # Written with the release, before anything else can reach the socket.
-        if isinstance(answer, protocol.ProtocolError):
-            self.connection.write([self.error_text(answer), *live])
-        else:
-            self.connection.write(answer.ending(live))
+        trail = replay.trail()
+        self.connection.write(replay.ending(live, trail))
+        if not trail.done:
+            self.fanout.follow(self.connection, trail)
 
     def error_text(self, error):
         if not isinstance(error, protocol.ProtocolError):

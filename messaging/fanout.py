@@ -135,6 +135,8 @@ class LocalFanout:
         self.room_of = {}
         # Nane connections whose recovery is reading the history: live frames wait here, in order.
         self.held = {}
+        # Nane connections just recovered, and the Trail that drops the live frames their replay had.
+        self.trailing = {}
 
     def add_nane(self, connection):
         self.nane.add(connection)
@@ -156,11 +158,13 @@ class LocalFanout:
     def remove(self, connection):
         self.nane.discard(connection)
         self.held.pop(connection, None)
+        self.trailing.pop(connection, None)
         self.leave(connection)
 
     def hold(self, connection):
         """Keep the live nane frames for `connection` aside, in order, until `release()`."""
         self.nane.discard(connection)
+        self.trailing.pop(connection, None)
         self.held[connection] = []
 
     def release(self, connection):
@@ -170,6 +174,21 @@ class LocalFanout:
             self.nane.add(connection)
         return kept
 
+    def follow(self, connection, trail):
+        """Live frames for `connection` skip those `trail.stale()` until `trail.done`, then flow as usual."""
+        self.nane.discard(connection)
+        self.trailing[connection] = trail
+
+    def _trail(self, texts):
+        for connection, trail in tuple(self.trailing.items()):
+            try:
+                connection.write([text for text in texts if not trail.stale(text)])
+            except Exception:
+                log.exception("chat: pushing to one recovering connection failed")
+            if trail.done:
+                del self.trailing[connection]
+                self.nane.add(connection)
+
     def deliver(self, broadcast):
         """Push a broadcast's frames to the local connections they are for."""
         if broadcast.nane:
@@ -178,6 +197,8 @@ class LocalFanout:
             if self.held:
                 for kept in self.held.values():
                     kept.extend(broadcast.nane)
+            if self.trailing:
+                self._trail(broadcast.nane)
         for key, texts in broadcast.rooms.items():
             if key in self.rooms:
                 self._push(self.rooms[key], texts)

@@ -136,18 +136,36 @@ class Replay:
     frames: tuple
     recovered: bool  # every message from since + 1 to newest is among them
 
-    def ending(self, live):
+    def trail(self):
+        return Trail(self.room_key, max(self.recover.since, self.newest))
+
+    def ending(self, live, trail):
         """What follows the replay: `recovered`, then the live frames held meanwhile that it did not cover.
 
         A message committed before the replay was read is in both, one committed after it only in `live`.
         """
-        covered = max(self.recover.since, self.newest)
         answer = protocol.recovered_frame(self.recover, self.recovered, self.room_name, self.newest)
-        return [answer, *(frame for frame in live if not self._covers(frame, covered))]
+        return [answer, *(frame for frame in live if not trail.stale(frame))]
 
-    def _covers(self, frame, covered):
+
+class Trail:
+    """Tells the live frames of a recovered room the replay already had, until a newer one of the room comes.
+
+    With several nodes, a message stored by another node can be read by the replay before
+    that node's broadcast of it arrives here: it must not be sent twice.
+    """
+
+    def __init__(self, room_key, covered):
+        self.room_key, self.covered, self.done = room_key, covered, False
+
+    def stale(self, frame):
         room, seq = protocol.room_and_seq(frame)
-        return seq <= covered and room_key(room) == self.room_key
+        if room_key(room) != self.room_key:
+            return False
+        if seq > self.covered:
+            self.done = True
+            return False
+        return True
 
 
 REPLAYED_FIELDS = ("seq", "sender", "text", "client_id", "created")

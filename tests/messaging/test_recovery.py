@@ -177,7 +177,7 @@ def test_recovering_a_thousand_messages_is_one_query(django_assert_num_queries, 
     with django_assert_num_queries(1):
         started = time.perf_counter()
         replay = services.replay(recover)
-        frames = [*replay.frames, *replay.ending([])]
+        frames = [*replay.frames, *replay.ending([], replay.trail())]
         elapsed = time.perf_counter() - started
     assert len(replay.frames) == 1000
     assert replay.recovered
