@@ -208,6 +208,8 @@ WS_ALLOWED_ORIGINS = env_origins("WS_ALLOWED_ORIGINS")
 # --- Chat (docs/protocols/chat.md) ---
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)
 CHAT_MAX_MESSAGES_IN_ROOM = env_int("CHAT_MAX_MESSAGES_IN_ROOM", 1024)
+# Most messages one `/history?limit=` page may ask for.
+CHAT_HISTORY_PAGE_MAX = env_int("CHAT_HISTORY_PAGE_MAX", 1024)
 # Most messages stored in one transaction (messaging/writer.py).
 CHAT_WRITE_BATCH = env_int("CHAT_WRITE_BATCH", 500)
 CHAT_TOKEN_TTL = env_float("CHAT_TOKEN_TTL", 24 * 3600.0)
@@ -222,6 +224,8 @@ CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
 )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
+if CHAT_HISTORY_PAGE_MAX < 1:
+    raise ImproperlyConfigured("CHAT_HISTORY_PAGE_MAX must be at least 1: it is the largest `limit` of a history page.")
 
 # --- Signaling (docs/protocols/signaling.md) ---
 SIGNALING_STALE_AFTER = env_float("SIGNALING_STALE_AFTER", 30.0)

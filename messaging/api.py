@@ -26,6 +26,7 @@ class MessageSchema(serializers.Serializer):
 
     id = serializers.CharField(required=False, help_text="The sender's own id, when it gave one.")
     room = serializers.CharField()
+    seq = serializers.IntegerField(help_text="The message's number in its room: from 1, up by 1 in commit order.")
     created = serializers.DateTimeField()
     sender = SenderSchema()
     text = serializers.CharField()
@@ -108,9 +109,15 @@ class RoomView(PublicAPIView):
         parameters=[
             OpenApiParameter(
                 "rest", str, OpenApiParameter.PATH, description="URL-encoded room name, then `/history` or nothing."
-            )
+            ),
+            OpenApiParameter("before", int, description="History: only messages numbered below this (page backwards)."),
+            OpenApiParameter(
+                "limit",
+                int,
+                description="History: at most this many, the newest (1 to CHAT_HISTORY_PAGE_MAX, 1024 by default).",
+            ),
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: ERROR},
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR},
     )
     def get(self, request, rest=None):
         # The ASGI server's scope comes through the WSGI bridge (chatsite/asgi.py).
@@ -123,7 +130,15 @@ class RoomView(PublicAPIView):
         if parsed is None:
             return Response({"error": "not found: use /api/rooms/{name} or /api/rooms/{name}/history"}, status=404)
         name, wants_history = parsed
+        page = {}
+        if wants_history:
+            try:
+                page["before"], page["limit"] = protocol.history_page(
+                    request.GET.get("before"), request.GET.get("limit"), settings.CHAT_HISTORY_PAGE_MAX
+                )
+            except protocol.ProtocolError as error:
+                return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         room = services.find_room(name)
         if room is None:
             return Response({"error": f"room {name} not found"}, status=status.HTTP_404_NOT_FOUND)
-        return Response({"result": services.history(room) if wants_history else services.room_detail(room)})
+        return Response({"result": services.history(room, **page) if wants_history else services.room_detail(room)})

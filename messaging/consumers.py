@@ -102,9 +102,11 @@ class NaneConsumer(ChatConsumer):
             await self.send_error(error)
             return
         if frame is protocol.PING:
-            await self.send(text_data=protocol.PONG_FRAME)
-            return
-        await self.post(frame)
+            self.connection.write([protocol.PONG_FRAME])
+        elif isinstance(frame, protocol.Recover):
+            await self.recover(frame)
+        else:
+            await self.post(frame)
 
     async def disconnect(self, code):
         self.fanout.remove(self.connection)
@@ -114,13 +116,37 @@ class NaneConsumer(ChatConsumer):
     async def post(self, frame):
         await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
 
+    async def recover(self, frame):
+        """Replay a room's messages after `since`, merged with the live ones arriving meanwhile."""
+        # Live frames wait from here on, so whatever the query below misses is among them.
+        self.fanout.hold(self.connection)
+        try:
+            replay = await database_sync_to_async(services.replay)(frame)
+            await self.connection.write_paced(replay.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
+        except services.ChatError as error:
+            if (live := self.fanout.release(self.connection)) is not None:
+                refusal = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
+                self.connection.write([self.error_text(refusal), *live])
+            return
+        except BaseException:
+            self.fanout.release(self.connection)
+            raise
+        # No await from here on: nothing can reach the socket between the release and these writes.
+        if (live := self.fanout.release(self.connection)) is None:
+            return  # closed meanwhile
+        trail = replay.trail()
+        self.connection.write(replay.ending(live, trail))
+        if not trail.done:
+            self.fanout.follow(self.connection, trail)
+
     def error_text(self, error):
         if not isinstance(error, protocol.ProtocolError):
             error = protocol.ProtocolError(str(error))
         return protocol.nane_error(error)
 
     async def send_error(self, error):
-        await self.send(text_data=self.error_text(error))
+        # Through the connection, so an answer never overtakes the frames sent before it.
+        self.connection.write([self.error_text(error)])
 
 
 class TokenConsumer(ChatConsumer):

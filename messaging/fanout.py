@@ -49,6 +49,32 @@ class WireConnection:
     def __init__(self, sink):
         self.transport = sink.transport
 
+    def write(self, texts):
+        """Frames for this socket alone, in order with the broadcasts written to it."""
+        if texts and not self.transport.is_closing():
+            self.transport.write(encode_text_frames(texts))
+
+    async def write_paced(self, texts, step_bytes):
+        """Many frames for this socket alone, a step at a time, each once the send buffer is under `step_bytes`.
+
+        Written at once, a long replay would pass WS_MAX_SEND_BUFFER_BYTES and the socket be
+        closed as a slow client. The transport only signals at that bound, so we look.
+        """
+        step, size = [], 0
+        for text in texts:
+            step.append(text)
+            size += len(text)
+            if size >= step_bytes:
+                await self._drained(step_bytes)
+                self.write(step)
+                step, size = [], 0
+        await self._drained(step_bytes)
+        self.write(step)
+
+    async def _drained(self, step_bytes):
+        while self.transport.get_write_buffer_size() > step_bytes and not self.transport.is_closing():
+            await asyncio.sleep(0.005)
+
 
 class InOrder:
     """Items handed to `handle` one at a time, in order, by one task started when there is work."""
@@ -78,6 +104,11 @@ class AsgiConnection:
     def push(self, texts):
         self.frames.extend(texts)
 
+    write = push  # frames for this socket alone go through the same queue, so they keep their order
+
+    async def write_paced(self, texts, step_bytes):
+        self.push(texts)  # each waits for the one before it to be sent
+
     async def _send(self, text):
         try:
             await self.send({"type": "websocket.send", "text": text})
@@ -103,6 +134,10 @@ class LocalFanout:
         self.nane = set()
         self.rooms = defaultdict(set)
         self.room_of = {}
+        # Nane connections whose recovery is reading the history: live frames wait here, in order.
+        self.held = {}
+        # Nane connections just recovered, and the Trail that drops the live frames their replay had.
+        self.trailing = {}
 
     def add_nane(self, connection):
         self.nane.add(connection)
@@ -123,14 +158,56 @@ class LocalFanout:
 
     def remove(self, connection):
         self.nane.discard(connection)
+        self.held.pop(connection, None)
+        self.trailing.pop(connection, None)
         self.leave(connection)
+
+    def hold(self, connection):
+        """Keep the live nane frames for `connection` aside, in order, until `release()`."""
+        self.nane.discard(connection)
+        self.trailing.pop(connection, None)
+        self.held[connection] = []
+
+    def release(self, connection):
+        """The frames kept since `hold()`, and live delivery again; None if the connection was removed meanwhile."""
+        kept = self.held.pop(connection, None)
+        if kept is not None:
+            self.nane.add(connection)
+        return kept
+
+    def follow(self, connection, trail):
+        """Live frames for `connection` skip those `trail.stale()` until `trail.done`, then flow as usual."""
+        self.nane.discard(connection)
+        self.trailing[connection] = trail
+
+    def _trail(self, texts):
+        """Push `texts` to the recovering connections, less the frames each already had; how many went."""
+        written = 0
+        for connection, trail in tuple(self.trailing.items()):
+            fresh = [text for text in texts if not trail.stale(text)]
+            written += len(fresh)
+            try:
+                connection.write(fresh)
+            except Exception:
+                log.exception("chat: pushing to one recovering connection failed")
+            if trail.done:
+                del self.trailing[connection]
+                self.nane.add(connection)
+        return written
 
     def deliver(self, broadcast):
         """Push a broadcast's frames to the local connections they are for."""
         delivered = 0
-        if broadcast.nane and self.nane:
-            delivered += len(self.nane) * len(broadcast.nane)
-            self._push(self.nane, broadcast.nane)
+        if broadcast.nane:
+            if self.nane:
+                delivered += len(self.nane) * len(broadcast.nane)
+                self._push(self.nane, broadcast.nane)
+            if self.held:
+                for kept in self.held.values():
+                    kept.extend(broadcast.nane)
+                delivered += len(self.held) * len(broadcast.nane)  # sent on release
+            if self.trailing:
+                delivered += self._trail(broadcast.nane)
         for key, texts in broadcast.rooms.items():
             if key in self.rooms:
                 delivered += len(self.rooms[key]) * len(texts)

@@ -8,6 +8,8 @@ from urllib.parse import parse_qs
 MAX_ROOM_NAME_LENGTH = 50
 MAX_USERNAME_LENGTH = 50
 MAX_CLIENT_ID_LENGTH = 200
+# Message numbers are 64-bit columns (Message.seq); a bigger one cannot name a message.
+MAX_SEQ = 2**63 - 1
 SYSTEM = "system"
 NICKNAME_RE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9-]+$")
 # A JSON escape like "\ud800" decodes to half a surrogate pair: no UTF-8 encoder (the
@@ -83,12 +85,22 @@ class NaneSend:
     client_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Recover:
+    """`{"recover": {"room", "since"}}`: replay the room's stored messages numbered above `since`."""
+
+    room: str
+    since: int
+    client_id: str | None = None
+    has_id: bool = False
+
+
 PING = object()
 PONG_FRAME = _dumps({"pong": True})
 
 
 def decode_nane(frame, max_text_length):
-    """A client frame as NaneSend or PING; raises ProtocolError naming what is wrong."""
+    """A client frame as NaneSend, Recover or PING; raises ProtocolError naming what is wrong."""
     try:
         data = json.loads(frame)
     except (ValueError, TypeError):
@@ -107,6 +119,9 @@ def decode_nane(frame, max_text_length):
             raise ProtocolError("id must not contain NUL characters")
         if has_id and LONE_SURROGATE.search(client_id):
             raise ProtocolError("id must be valid Unicode (no lone surrogates)")
+        if "recover" in data:
+            room, since = decode_recover(data["recover"])
+            return Recover(room=room, since=since, client_id=client_id, has_id=has_id)
         if "room" not in data:
             raise ProtocolError("room is missing")
         if "text" not in data:
@@ -118,6 +133,32 @@ def decode_nane(frame, max_text_length):
     return NaneSend(room=room, text=text, client_id=client_id)
 
 
+def decode_recover(value):
+    """The (room, since) of a recover frame's `recover` object."""
+    if not isinstance(value, dict):
+        raise ProtocolError('recover must be an object: {"room": "<name>", "since": <seq>}')
+    if "room" not in value:
+        raise ProtocolError("recover.room is missing")
+    if "since" not in value:
+        raise ProtocolError("recover.since is missing")
+    return clean_room_name(value["room"]), clean_seq(value["since"], "since", minimum=0)
+
+
+def clean_seq(value, field, minimum):
+    """A message number as an int from `minimum` to MAX_SEQ; JSON's true and 1.0 are not numbers here."""
+    if type(value) is not int or not minimum <= value <= MAX_SEQ:
+        raise ProtocolError(f"{field} must be an integer from {minimum} to {MAX_SEQ}")
+    return value
+
+
+def recovered_frame(recover, recovered, room, seq):
+    """The answer that ends a replay: whether it reached back to `since + 1`, and the room's newest number."""
+    frame = {"recovered": recovered, "room": room, "seq": seq}
+    if recover.has_id:
+        frame["id"] = recover.client_id
+    return _dumps(frame)
+
+
 def nane_error(error):
     frame = {"error": str(error)}
     if error.has_id:
@@ -126,14 +167,14 @@ def nane_error(error):
     return json.dumps(frame, separators=(",", ":"))
 
 
-def message_dict(*, room, text, sender, created, client_id=None):
-    """A message as nane shows it, on the socket and in `/history`.
+def message_dict(*, room, seq, text, sender, created, client_id=None):
+    """A message as nane shows it, on the socket and in `/history`; `seq` is its number in the room.
 
     `created` always has six fraction digits: plain isoformat() drops them on a whole
     second, and a client parsing one fixed layout would then fail once in a million.
     """
     created = created.isoformat(timespec="microseconds")
-    message = {"room": room, "text": text, "created": created, "sender": {"username": sender}}
+    message = {"room": room, "text": text, "created": created, "sender": {"username": sender}, "seq": seq}
     if client_id is not None:
         message = {"id": client_id, **message}
     return message
@@ -141,6 +182,30 @@ def message_dict(*, room, text, sender, created, client_id=None):
 
 def nane_frame(**message):
     return _dumps(message_dict(**message))
+
+
+def room_and_seq(frame):
+    """The room name and number of a nane message frame."""
+    data = json.loads(frame)
+    return data["room"], data["seq"]
+
+
+# --- history paging (HTTP) -------------------------------------------------------
+
+DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def history_page(before, limit, max_limit):
+    """`?before=&limit=` of `/history` (strings or None) as ints or None; ProtocolError naming the bad one."""
+    return _query_number(before, "before", 1, MAX_SEQ), _query_number(limit, "limit", 1, max_limit)
+
+
+def _query_number(value, field, minimum, maximum):
+    if value is None:
+        return None
+    if not DIGITS.fullmatch(value) or not minimum <= int(value) <= maximum:
+        raise ProtocolError(f"{field} must be an integer from {minimum} to {maximum}")
+    return int(value)
 
 
 # --- token dialect ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
 from messaging import protocol
@@ -96,7 +97,7 @@ def post_messages(posts):
     broadcast = Broadcast()
     for p in posted:
         fields = {"room": p.room_name, "text": p.text, "sender": p.sender, "created": now}
-        broadcast.nane.append(protocol.nane_frame(**fields, client_id=p.client_id))
+        broadcast.nane.append(protocol.nane_frame(**fields, seq=p.seq, client_id=p.client_id))
         broadcast.to_room(p.room_key, protocol.token_frame(p.sender, p.text))
     return posted, broadcast
 
@@ -104,6 +105,7 @@ def post_messages(posts):
 def message_as_dict(message, room_name):
     return protocol.message_dict(
         room=room_name,
+        seq=message.seq,
         text=message.text,
         sender=message.sender,
         created=message.created,
@@ -111,10 +113,84 @@ def message_as_dict(message, room_name):
     )
 
 
-def history(room):
-    """The newest `CHAT_MAX_MESSAGES_IN_ROOM` messages of a room, oldest first."""
-    newest = list(room.messages.order_by("-seq")[: settings.CHAT_MAX_MESSAGES_IN_ROOM])
+def history(room, before=None, limit=None):
+    """A page of a room's messages, oldest first: the newest `limit` numbered below `before`.
+
+    With neither, the newest `CHAT_MAX_MESSAGES_IN_ROOM`: the whole history.
+    """
+    messages = room.messages.order_by("-seq")
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    newest = list(messages[: limit or settings.CHAT_MAX_MESSAGES_IN_ROOM])
     return [message_as_dict(message, room.name) for message in reversed(newest)]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A room's stored messages numbered above a recover frame's `since`, as frames."""
+
+    recover: protocol.Recover
+    room_key: str
+    room_name: str
+    newest: int  # the room's newest number when the messages were read
+    frames: tuple
+    recovered: bool  # every message from since + 1 to newest is among them
+
+    def trail(self):
+        return Trail(self.room_key, max(self.recover.since, self.newest))
+
+    def ending(self, live, trail):
+        """What follows the replay: `recovered`, then the live frames held meanwhile that it did not cover.
+
+        A message committed before the replay was read is in both, one committed after it only in `live`.
+        """
+        answer = protocol.recovered_frame(self.recover, self.recovered, self.room_name, self.newest)
+        return [answer, *(frame for frame in live if not trail.stale(frame))]
+
+
+class Trail:
+    """Tells the live frames of a recovered room the replay already had, until a newer one of the room comes.
+
+    With several nodes, a message stored by another node can be read by the replay before
+    that node's broadcast of it arrives here: it must not be sent twice.
+    """
+
+    def __init__(self, room_key, covered):
+        self.room_key, self.covered, self.done = room_key, covered, False
+
+    def stale(self, frame):
+        room, seq = protocol.room_and_seq(frame)
+        if room_key(room) != self.room_key:
+            return False
+        if seq > self.covered:
+            self.done = True
+            return False
+        return True
+
+
+REPLAYED_FIELDS = ("seq", "sender", "text", "client_id", "created")
+
+
+def replay(recover):
+    """The messages of a recover frame's room after its `since`, in one query; ChatError if no such room."""
+    missed = FilteredRelation("messages", condition=Q(messages__seq__gt=recover.since))
+    rows = list(
+        Room.objects.named(recover.room)
+        .annotate(missed=missed)
+        .order_by("missed__seq")
+        .values_list("key", "name", "last_seq", *(f"missed__{field}" for field in REPLAYED_FIELDS))
+    )
+    if not rows:
+        raise ChatError(f"room {recover.room} not found")
+    key, name, newest = rows[0][:3]
+    frames = tuple(
+        protocol.nane_frame(room=name, seq=seq, sender=sender, text=text, client_id=client_id, created=created)
+        for *_, seq, sender, text, client_id, created in rows
+        if seq is not None
+    )
+    first = rows[0][3]
+    recovered = newest <= recover.since or (first == recover.since + 1 and len(frames) == newest - recover.since)
+    return Replay(recover, key, name, newest, frames, recovered)
 
 
 def room_as_dict(room, last_message=None):

@@ -28,7 +28,7 @@ async def test_a_token_message_reaches_nane_clients_and_the_history(nane, token_
     assert await bob.receive() == {"from": "bob", "body": "from token"}
     frame = await alice.receive()
     frame.pop("created")
-    assert frame == {"room": "global", "text": "from token", "sender": {"username": "bob"}}
+    assert frame == {"room": "global", "text": "from token", "sender": {"username": "bob"}, "seq": 1}
     history = await database_sync_to_async(lambda: services.history(services.find_room("GLOBAL")))()
     assert [(m["sender"]["username"], m["text"]) for m in history] == [("bob", "from token")]
     assert await database_sync_to_async(Message.objects.count)() == 1

@@ -111,8 +111,8 @@ async def test_history_is_oldest_first_with_the_full_message_shape():
     assert status == 200
     first, second = body["result"]
     assert first.pop("created") < second.pop("created")
-    assert first == {"id": "c1", "room": "r", "text": "first", "sender": {"username": "alice"}}
-    assert second == {"room": "r", "text": "second", "sender": {"username": "bob"}}
+    assert first == {"id": "c1", "room": "r", "text": "first", "sender": {"username": "alice"}, "seq": 1}
+    assert second == {"room": "r", "text": "second", "sender": {"username": "bob"}, "seq": 2}
 
 
 @pytest.mark.parametrize("path", ["/api/rooms/nope", "/api/rooms/nope/history"])

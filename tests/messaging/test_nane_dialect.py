@@ -20,7 +20,7 @@ async def test_a_message_reaches_every_nane_session_including_the_sender(nane):
     for client in (alice, bob):
         frame = await client.receive()
         assert datetime.fromisoformat(frame.pop("created")).utcoffset() is not None
-        assert frame == {"id": "c-1", "room": "Kozma", "text": "hello", "sender": {"username": "alice"}}
+        assert frame == {"id": "c-1", "room": "Kozma", "text": "hello", "sender": {"username": "alice"}, "seq": 1}
 
 
 async def test_a_message_without_id_has_no_id_and_is_stored_once(nane):

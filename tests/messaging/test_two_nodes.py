@@ -55,3 +55,39 @@ async def test_a_message_sent_to_one_node_reaches_both_dialects_on_the_other(nod
         assert await receive(bob) == {"from": "node_bob", "body": "back"}
         assert (await receive(alice))["text"] == "back"
     assert [m["text"] for m in one.get_json("/api/rooms/global/history")["result"]] == ["across nodes", "back"]
+
+
+async def until(ws, wanted):
+    frames = []
+    while True:
+        frames.append(await receive(ws))
+        if wanted(frames[-1]):
+            return frames
+
+
+async def test_messages_stored_through_one_node_are_recovered_on_the_other(nodes):
+    """Carol lost her socket to node one; on node two she recovers what Alice posted through
+    node one, while Alice keeps posting: every number once, in order."""
+    one, two = nodes
+    room = f"recover-{uuid.uuid4().hex[:8]}"
+    async with connect(f"{one.ws_url}/ws?username=rec-alice") as alice:
+        for n in range(1, 31):
+            await alice.send(json.dumps({"room": room, "text": f"m{n}", "id": f"m{n}"}))
+        await until(alice, lambda f: f.get("id") == "m30")
+        async with connect(f"{two.ws_url}/ws?username=rec-carol") as carol:
+            await carol.send(json.dumps({"recover": {"room": room, "since": 10}, "id": "r"}))
+            for n in range(31, 41):  # live, through Redis, while the replay runs on node two
+                await alice.send(json.dumps({"room": room, "text": f"m{n}", "id": f"m{n}"}))
+            frames = await until(carol, lambda f: f.get("seq") == 40)
+            await carol.send(json.dumps({"ping": True}))
+            frames += await until(carol, lambda f: f == {"pong": True})
+    answer = next(f for f in frames if "recovered" in f)
+    assert answer["recovered"] is True
+    assert answer["id"] == "r"
+    assert 30 <= answer["seq"] <= 40
+    seqs = [f["seq"] for f in frames if "text" in f]
+    # Live frames of node two before it read the recover frame, then the replay from 11 on.
+    assert seqs[seqs.index(11) :] == list(range(11, 41))
+    assert [f["text"] for f in frames if "text" in f][seqs.index(11) :] == [f"m{n}" for n in range(11, 41)]
+    after = frames[frames.index(answer) + 1 : -1]  # up to the pong
+    assert [f["seq"] for f in after] == list(range(answer["seq"] + 1, 41))

@@ -228,9 +228,10 @@ class Chat:
         return cls(dict(state["rooms"]), [row[:1] + row[2:] for row in state["messages"]], list(state["chat sessions"]))
 
     def post(self, room, sender, text, client_id=None):
+        """Store a message; the room's display name and the message's number in it."""
         self.rooms.setdefault(room.lower(), room)
         self.messages.append((room.lower(), sender, text, client_id))
-        return self.rooms[room.lower()]
+        return self.rooms[room.lower()], sum(message[0] == room.lower() for message in self.messages)
 
     def matches(self, state):
         messages = [row[:1] + row[2:] for row in state["messages"]]
@@ -260,8 +261,8 @@ def nane_outcome(frame, chat):
     room, text = cleaned(data.get("room"), ROOM_LIMIT), cleaned(data.get("text"), TEXT_LIMIT)
     if room is None or text is None:
         return ERROR
-    name = chat.post(room, "fuzzer", text, data.get("id"))
-    echo = {"room": name, "text": text, "sender": {"username": "fuzzer"}}
+    name, seq = chat.post(room, "fuzzer", text, data.get("id"))
+    echo = {"room": name, "text": text, "sender": {"username": "fuzzer"}, "seq": seq}
     return {"id": data["id"], **echo} if "id" in data else echo
 
 
