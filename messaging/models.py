@@ -13,6 +13,9 @@ def room_key(name):
 
 class RoomQuerySet(models.QuerySet):
     def named(self, name):
+        # No room's name holds NUL, and PostgreSQL refuses the character in a query.
+        if "\x00" in name:
+            return self.none()
         return self.filter(key=room_key(name))
 
 

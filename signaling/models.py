@@ -28,6 +28,9 @@ def username_key(username):
 
 class SignalingUserQuerySet(models.QuerySet):
     def named(self, username):
+        # No username holds NUL, and PostgreSQL refuses the character in a query.
+        if "\x00" in username:
+            return self.none()
         return self.filter(key=username_key(username))
 
 

@@ -58,6 +58,8 @@ def release_connection(user_id, channel_name):
 
 def live_channel_name(username, now=None):
     """Where a connected user is reached, or None when the user is not online."""
+    if "\x00" in username:
+        return None  # nobody's name holds NUL, and PostgreSQL refuses it in a query
     return (
         ActiveConnection.objects.live(now)
         .filter(user__key=username_key(username))

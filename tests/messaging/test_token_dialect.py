@@ -109,10 +109,11 @@ async def test_createroom_of_an_existing_room_is_refused_in_any_case(token_clien
     assert await room_names() == ["global"]
 
 
-async def test_switchroom_to_an_unknown_room_is_refused(token_client):
+@pytest.mark.parametrize("room", ["Nowhere", "glob\x00al"])  # PostgreSQL refuses NUL in a query
+async def test_switchroom_to_an_unknown_room_is_refused(token_client, room):
     alice = await token_client("alice")
-    await alice.send({"type": "switchroom", "args": {"room": "Nowhere"}})
-    assert await alice.receive() == system("room Nowhere does not exist")
+    await alice.send({"type": "switchroom", "args": {"room": room}})
+    assert await alice.receive() == system(f"room {room} does not exist")
     await alice.send({"type": "listusers"})
     assert await alice.receive() == system("alice")
 

@@ -59,7 +59,7 @@ async def test_a_user_may_target_itself(alice_and_bob):
     assert await alice.receive() == {"target": "alice", "type": "note", "originator": "alice", "payload": "to self"}
 
 
-@pytest.mark.parametrize("target", ["carol", "nobody-at-all"])
+@pytest.mark.parametrize("target", ["carol", "nobody-at-all", "ali\x00ce"])  # PostgreSQL refuses NUL in a query
 async def test_a_target_not_connected_answers_target_not_found(online, sockets, target):
     from tests.signaling.conftest import register_user
 
