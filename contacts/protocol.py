@@ -285,6 +285,32 @@ def decode_server_frame(command, payload):
     return AskForUpdate()
 
 
+def decode_frames(data, payload_size, decode_frame):
+    """The whole frames at the start of `data`: (frames, bytes they take, the ProtocolError that stopped them or None).
+
+    For a stream read in chunks: `payload_size` and `decode_frame` are the client or the
+    server ones. What follows the frames is a frame still arriving, unless there is an
+    error: the frames before a bad one are returned, so they stand.
+    """
+    frames, at, end = [], 0, len(data)
+    try:
+        while at < end:
+            command = data[at]
+            size = payload_size(command)
+            if at + 1 + size > end:
+                break
+            frames.append(decode_frame(command, data[at + 1 : at + 1 + size]))
+            at += 1 + size
+    except ProtocolError as error:
+        return frames, at, error
+    return frames, at, None
+
+
+def frame_size(data, payload_size):
+    """The whole size of the frame that `data` begins (command byte included)."""
+    return 1 + payload_size(data[0])
+
+
 def decode_client_bytes(data):
     """A whole client frame (command byte included), for tests and fuzzing."""
     if not data:
