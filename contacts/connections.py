@@ -103,7 +103,7 @@ class PeerLink:
 
     async def serve(self, replica, spawn, quiet_after):
         """Exchange server frames with the peer until it goes away or falls silent."""
-        replica.links.add(link := self)
+        replica.link(link := self)
         log.info("%s: linked with %s (%s)", replica.name, shown(link.name), "dialled" if link.outgoing else "incoming")
         loop = asyncio.get_running_loop()
         timing = spawn(self.time_catchup(replica, quiet_after))

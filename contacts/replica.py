@@ -9,6 +9,18 @@ delays writes.
 A stamped write is never undone. If its batch fails, the batch is tried again until the
 database takes it; the clock is not rolled back, so no clock a peer was told about is ever
 handed out twice.
+
+Propagation: a client's write goes to the peers as soon as it is stamped, before its batch
+is stored, so a change reaches the other replicas without waiting for this one's commit.
+A peer must still never hold a write its origin then loses, and it does not, because:
+- the origin never drops or rolls back a stamped write (failed batches are retried);
+- if the origin dies before storing it, its peers hold it, and the origin gets it back in
+  their answer to its AskForUpdate when it restarts (the write is stored where it landed,
+  and last-writer-wins makes applying it twice or late harmless);
+- the restarted origin's clock resumes at its reservation, past every clock it stamped,
+  so its new writes order after the ones it sent before dying;
+- a link that opens while writes are stamped but not stored is sent those writes too, as
+  the snapshot it asks for is read from the database and may miss them.
 """
 
 import asyncio
@@ -83,11 +95,14 @@ class Replica:
     async def write_local(self, user, frames):
         """Stamp a client's Updates and Deletes and queue them; returns the sequence of the last one."""
         await self.until_room()
-        clock, waiting = self.clock, self.waiting
+        clock, waiting, stamped = self.clock, self.waiting, []
         for frame in frames:
             if not clock.can_tick():
                 await self.reserve_clock()
-            waiting.append(Write(services.stamp(user, frame, clock), True))
+            stamped.append(services.stamp(user, frame, clock))
+            waiting.append(Write(stamped[-1], True))
+        # To the peers at once, before the batch is stored: see "Propagation" in the module docstring.
+        self.forward(b"".join(frame.encode() for frame in stamped))
         return self.enqueue(len(frames))
 
     async def receive(self, frames):
@@ -154,9 +169,6 @@ class Replica:
             self.writes_applied += len(batch)
             self.note_catchup_progress()
             self.wake_waiters()
-            local = [write.frame.encode() for write in batch if write.local]
-            if local:
-                self.forward(b"".join(local))
 
     def wake_waiters(self):
         still = []
@@ -175,6 +187,13 @@ class Replica:
                 link.applied_write, link.applied_at = link.last_write, now
 
     # --- peers ---
+
+    def link(self, link):
+        """Add a peer link, and send it this replica's writes not stored yet, which its snapshot may miss."""
+        self.links.add(link)
+        unstored = [write.frame.encode() for write in (*self.storing, *self.waiting) if write.local]
+        if unstored:
+            link.send(b"".join(unstored))
 
     def forward(self, data):
         """Send frames to every peer once, on its newest link (the others may be stale)."""

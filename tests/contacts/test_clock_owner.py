@@ -4,66 +4,15 @@ The replica runs in this process (its event loop on a thread of its own) so the 
 make the database fail one batch; clients and the fake peer use real sockets.
 """
 
-import asyncio
-import threading
-from contextlib import contextmanager
-
 import pytest
 from django.db import OperationalError
 
 from contacts import services
 from contacts.client import ContactsClient
 from contacts.protocol import HeartBeat, Update
-from contacts.server import ReplicaServer
-from tests.contacts.conftest import RawConnection
+from tests.contacts.in_process import FakePeer, replica_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def replica_in_thread(name, **settings):
-    """A ReplicaServer on 127.0.0.1 with its event loop on a thread; yields it once it listens."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = ReplicaServer(name, ("127.0.0.1", 0), **settings)
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=30)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-
-
-class FakePeer:
-    """A peer that records every frame the replica sends it, answering heartbeats to stay linked."""
-
-    def __init__(self, port):
-        self.connection = RawConnection.peer(port)
-        self.frames, self.heard_clock_1 = [], threading.Event()
-        self.thread = threading.Thread(target=self.read_forever, daemon=True)
-        self.thread.start()
-
-    def read_forever(self):
-        try:
-            while True:
-                frame = self.connection.read_server_frame()
-                self.frames.append(frame)
-                if isinstance(frame, HeartBeat):
-                    self.connection.sock.sendall(HeartBeat(0).encode())
-                    if frame.clock >= 1:
-                        self.heard_clock_1.set()
-        except OSError:
-            pass
-
-    def heartbeat_clocks(self):
-        return [frame.clock for frame in self.frames if isinstance(frame, HeartBeat)]
-
-    def close(self):
-        self.connection.close()
-        self.thread.join(timeout=10)
 
 
 def test_a_batch_that_fails_while_heartbeats_go_out_is_stored_later_and_no_clock_goes_back(monkeypatch):
@@ -73,7 +22,9 @@ def test_a_batch_that_fails_while_heartbeats_go_out_is_stored_later_and_no_clock
         calls.append(rows)
         if len(calls) == 1:
             # Hold the failing batch until a heartbeat has gone out with the write's clock.
-            assert peer.heard_clock_1.wait(timeout=20), "no heartbeat advertised the stamped clock"
+            assert peer.received(lambda frame: isinstance(frame, HeartBeat) and frame.clock >= 1), (
+                "no heartbeat advertised the stamped clock"
+            )
             raise OperationalError("database is locked")
         real_upsert(rows)
 
@@ -86,9 +37,7 @@ def test_a_batch_that_fails_while_heartbeats_go_out_is_stored_later_and_no_clock
                 assert client.list_all() == [(b"bob", b"1")], "the write whose batch failed was stored"
                 client.update("eve", "2")
                 assert client.list_all() == [(b"bob", b"1"), (b"eve", b"2")]
-            before = len(peer.frames)
-            while len(peer.frames) < before + 3:  # a few more beats after the retry
-                peer.heard_clock_1.wait(0.05)
+            peer.received(lambda frame: isinstance(frame, HeartBeat) and frame.clock == 2)
         finally:
             peer.close()
     clocks = peer.heartbeat_clocks()
