@@ -4,6 +4,10 @@ Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 byte
 NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` how many
 bytes follow, reads exactly that many and hands both to `decode_*_frame`.
 
+The frames a replica builds once per update (ClientUpdate, ClientDelete, Update, Delete)
+are plain slotted dataclasses, not frozen ones: a frozen one costs three times as much to
+build, and nothing mutates a frame once built.
+
 String fields are `bytes` here, never `str`: the Go replica stores whatever bytes arrive,
 and the original's `client.py` cuts a name at 255 bytes, in the middle of a character
 when the name is long and not ASCII. Meant as UTF-8, they are not checked, so every
@@ -108,7 +112,7 @@ def decode_name(data):
 # --- client commands ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientUpdate:
     contact: bytes
     phone: bytes
@@ -119,7 +123,7 @@ class ClientUpdate:
         return b"\x01" + _ENTRY.pack(encode_string(self.contact, NAME_WIDTH), encode_string(self.phone, PHONE_WIDTH))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientDelete:
     contact: bytes
 
@@ -166,7 +170,17 @@ def encode_contact_list(entries):
     parts = [_U32.pack(len(entries))]
     pack = _ENTRY.pack
     for contact, phone in entries:
-        parts.append(pack(encode_string(contact, NAME_WIDTH), encode_string(phone, PHONE_WIDTH)))
+        # encode_string's checks, inline: this runs once per contact of a list.
+        if (
+            type(contact) is not bytes
+            or type(phone) is not bytes
+            or len(contact) >= NAME_WIDTH
+            or len(phone) >= PHONE_WIDTH
+            or b"\0" in contact
+            or b"\0" in phone
+        ):
+            encode_string(contact, NAME_WIDTH), encode_string(phone, PHONE_WIDTH)  # raises, saying which
+        parts.append(pack(contact, phone))
     return b"".join(parts)
 
 
@@ -192,7 +206,7 @@ def decode_contact_list(data):
 # --- server commands ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     clock: int
     user: bytes
@@ -210,7 +224,7 @@ class Update:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     clock: int
     user: bytes

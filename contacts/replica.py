@@ -102,7 +102,8 @@ class Replica:
             stamped.append(services.stamp(user, frame, clock))
             waiting.append(Write(stamped[-1], True))
         # To the peers at once, before the batch is stored: see "Propagation" in the module docstring.
-        self.forward(b"".join(frame.encode() for frame in stamped))
+        if self.links:
+            self.forward(b"".join(frame.encode() for frame in stamped))
         return self.enqueue(len(frames))
 
     async def receive(self, frames):

@@ -19,7 +19,7 @@ from contacts.models import Contact, Replica, shown
 from contacts.protocol import ClientUpdate, Delete, Update
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Write:
     """A write waiting to be stored: a stamped server frame, made here (`local`) or received from a peer."""
 
