@@ -2,6 +2,7 @@ import asyncio
 import signal
 from datetime import timedelta
 
+import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -52,7 +53,9 @@ class Command(BaseCommand):
         if rejoin_empty:
             empty_replica(name)
         try:
-            asyncio.run(self.serve(server, metrics_address))
+            # uvloop, as the web process runs: its loop costs less per wake-up and per read.
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self.serve(server, metrics_address))
         except StaleReplica as error:
             raise CommandError(str(error))
         self.stdout.write(f"Stopped {name}.")
