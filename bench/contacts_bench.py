@@ -6,12 +6,12 @@ ones, and prints one JSON line per metric (updates/s: the median of 3 runs); res
 bench/results/contacts.json. `make bench` runs this on the load core.
 
 `--compare HOST:PORT` also measures a running replica of another implementation (the Go
-original, started and pinned by you): updates/s and ListAll alternate run by run between
-a replica of ours without peers and that one, and the ratio of the medians is reported.
+original, started and pinned by you): updates/s alternate run by run between a replica of
+ours without peers and that one, and the ratio of the medians is reported with how many
+updates each lost or got wrong.
 """
 
 import argparse
-import contextlib
 import statistics
 import sys
 import tempfile
@@ -30,21 +30,23 @@ def report(metric, value, unit, **extra):
     RECORDS.append(emit({"metric": metric, "value": round(value, 3), "unit": unit, **extra}))
 
 
-def start_replica(workdir, database, name, port, peers=()):
-    """A replica pinned to the server core, in production mode like the web process."""
+def start_replica(workdir, database, name, port, peers=(), core=SERVER_CORE):
+    """A replica pinned to `core`, in production mode like the web process."""
     env = manage_env(f"sqlite:///{workdir}/{database}.sqlite3")
     manage("migrate", "-v0", env=env)
     peers = [arg for other in peers for arg in ("--peer", f"127.0.0.1:{other}")]
     command = ["contact_replica", "--name", name, "--listen", f"127.0.0.1:{port}", *peers]
-    return spawn(pinned(manage_command(*command), SERVER_CORE), env)
+    return spawn(pinned(manage_command(*command), core), env)
 
 
-def start_replicas(workdir, shared):
-    """Three replicas in a full mesh, each on its own SQLite file unless `shared` (as `make run`)."""
+def start_replicas(workdir, shared, cores=(SERVER_CORE,) * 3):
+    """Three replicas in a full mesh, each on its own SQLite file unless `shared` (as `make run`), on `cores`."""
     ports = [free_port() for _ in range(3)]
     processes = [
-        start_replica(workdir, "shared" if shared else f"replica-{index}", f"bench-{index}", port, set(ports) - {port})
-        for index, port in enumerate(ports, start=1)
+        start_replica(
+            workdir, "shared" if shared else f"replica-{index}", f"bench-{index}", port, set(ports) - {port}, core
+        )
+        for index, (port, core) in enumerate(zip(ports, cores, strict=True), start=1)
     ]
     for port, process in zip(ports, processes, strict=True):
         wait_for_port(port, process=process)
@@ -110,24 +112,24 @@ def one_stream(address, count):
 
 
 def list_all_time(address, count=10_000, runs=20, metric="contacts_list_all_10k_ms"):
-    """ListAll of a user with `count` contacts, on a fresh connection once the list has settled."""
+    """ListAll of a user with `count` contacts, once the list has settled; a replica that stops answering is noted."""
     user = f"listall-{uuid.uuid4().hex[:8]}"
-    with ContactsClient(*address, user, timeout=60) as writer:
-        writer.sock.sendall(
+    times, entries = [], None
+    with ContactsClient(*address, user, timeout=60) as client:
+        client.sock.sendall(
             b"".join(ClientUpdate(f"c{n:05d}".encode(), f"+55 85 9{n:08d}".encode()).encode() for n in range(count))
         )
-        writer.sock.settimeout(10)
-        with contextlib.suppress(TimeoutError):
-            writer.list_all()  # ours answers once all are stored; the Go original may never answer
-    with ContactsClient(*address, user, timeout=60) as client:
-        entries = None
-        while (again := client.list_all()) != entries:
-            entries = again
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            entries = client.list_all()
-            times.append((time.perf_counter() - started) * 1000)
+        client.sock.settimeout(10)
+        try:
+            while (again := client.list_all()) != entries:  # the Go original answers before it has applied all
+                entries = again
+            for _ in range(runs):
+                started = time.perf_counter()
+                entries = client.list_all()
+                times.append((time.perf_counter() - started) * 1000)
+        except (TimeoutError, ConnectionError) as error:
+            report(metric, float("nan"), "ms", answered=len(times), error=str(error) or type(error).__name__)
+            return
     times.sort()
     report(metric, statistics.median(times), "ms", p50=times[len(times) // 2], max=times[-1], listed=len(entries))
 
@@ -163,6 +165,9 @@ def main():
     parser.add_argument("--updates", type=int, default=25_000, help="Distinct contacts (each written twice).")
     parser.add_argument("--compare", metavar="HOST:PORT", help="A running replica to compare with (the Go original).")
     parser.add_argument("--skip-mesh", action="store_true", help="Only the replica without peers (and --compare).")
+    parser.add_argument(
+        "--replica-cores", default=",".join([SERVER_CORE] * 3), help="Cores of the mesh's three replicas, e.g. 0,0,1."
+    )
     args = parser.parse_args()
     processes = []
     with tempfile.TemporaryDirectory() as workdir:
@@ -170,7 +175,7 @@ def main():
             if args.replicas:
                 addresses = [(host, int(port)) for host, _, port in (a.rpartition(":") for a in args.replicas)]
             elif not args.skip_mesh:
-                addresses, processes = start_replicas(workdir, args.shared_db)
+                addresses, processes = start_replicas(workdir, args.shared_db, args.replica_cores.split(","))
             exact = True
             if not args.skip_mesh:
                 convergence_latency(addresses)
@@ -188,7 +193,8 @@ def main():
                     compared = (host, int(compared_port))
                     exact &= compare_updates(alone, compared, args.updates)
                     list_all_time(alone, metric="contacts_list_all_10k_ms_no_peers")
-                    list_all_time(compared, metric="contacts_list_all_10k_ms_compared")
+                    # Not the compared replica's ListAll: the Go original, having misread its stream,
+                    # may announce a count and never send that many entries, and the bench would hang.
         finally:
             for process in processes:
                 stop_process(process, 30)
