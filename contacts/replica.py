@@ -147,7 +147,7 @@ class Replica:
                 self.has_writes.clear()
                 await self.has_writes.wait()
                 continue
-            batch, self.storing = self.waiting[: self.batch_size], self.waiting[: self.batch_size]
+            batch = self.storing = self.waiting[: self.batch_size]
             del self.waiting[: self.batch_size]
             self.has_room.set()
             clock = self.clock.value
