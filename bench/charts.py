@@ -72,9 +72,36 @@ def http(records):
     fig.savefig(RESULTS / "http.png", dpi=110)
 
 
+def contacts(records):
+    """Updates/s (ours without peers, in the mesh, and any replica compared) and convergence p50/p99."""
+    by_metric = {r["metric"]: r for r in records}
+    if "contacts_updates_per_second_no_peers" not in by_metric:
+        return
+    bars = [("ours, no peers", by_metric["contacts_updates_per_second_no_peers"]["value"])]
+    if "contacts_updates_per_second" in by_metric:
+        bars.append(("ours, 3-mesh (all on one core)", by_metric["contacts_updates_per_second"]["value"]))
+    if compared := by_metric.get("contacts_updates_per_second_vs_compared"):
+        bars += [("ours, no peers (alternating)", compared["ours"]), ("compared (Go original)", compared["theirs"])]
+    fig, (rates, latency) = plt.subplots(1, 2, figsize=(10, 4))
+    rates.barh([label for label, _ in bars], [value for _, value in bars], color="#1f77b4")
+    rates.invert_yaxis()
+    rates.xaxis.set_major_formatter(lambda value, _: f"{value / 1000:.0f}k")
+    rates.set_xlabel("updates/s from one client, median of 3")
+    rates.grid(True, axis="x", alpha=0.3)
+    if convergence := by_metric.get("contacts_convergence_ms"):
+        latency.bar(["p50", "p99"], [convergence["p50"], convergence["p99"]], color="#2ca02c")
+        latency.axhline(5, color="#d62728", linestyle="--", label="goal: p99 5 ms")
+        latency.set_ylabel("ms until replicas 2 and 3 list a change at 1")
+        latency.legend(fontsize=8)
+    fig.suptitle("Contacts replica")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "contacts.png", dpi=110)
+
+
 def main():
     chat_cost(load("chat"))
     http(load("http"))
+    contacts(load("contacts"))
 
 
 if __name__ == "__main__":

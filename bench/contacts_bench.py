@@ -4,6 +4,11 @@ Starts three replicas (`manage.py contact_replica`, full mesh, pinned to the ser
 on fresh SQLite files unless `--replicas HOST:PORT HOST:PORT HOST:PORT` points at running
 ones, and prints one JSON line per metric (updates/s: the median of 3 runs); results in
 bench/results/contacts.json. `make bench` runs this on the load core.
+
+`--compare HOST:PORT` also measures a running replica of another implementation (the Go
+original, started and pinned by you): updates/s alternate run by run between a replica of
+ours without peers and that one, and the ratio of the medians is reported with how many
+updates each lost or got wrong.
 """
 
 import argparse
@@ -25,21 +30,23 @@ def report(metric, value, unit, **extra):
     RECORDS.append(emit({"metric": metric, "value": round(value, 3), "unit": unit, **extra}))
 
 
-def start_replica(workdir, database, name, port, peers=()):
-    """A replica pinned to the server core, in production mode like the web process."""
+def start_replica(workdir, database, name, port, peers=(), core=SERVER_CORE):
+    """A replica pinned to `core`, in production mode like the web process."""
     env = manage_env(f"sqlite:///{workdir}/{database}.sqlite3")
     manage("migrate", "-v0", env=env)
     peers = [arg for other in peers for arg in ("--peer", f"127.0.0.1:{other}")]
     command = ["contact_replica", "--name", name, "--listen", f"127.0.0.1:{port}", *peers]
-    return spawn(pinned(manage_command(*command), SERVER_CORE), env)
+    return spawn(pinned(manage_command(*command), core), env)
 
 
-def start_replicas(workdir, shared):
-    """Three replicas in a full mesh, each on its own SQLite file unless `shared` (as `make run`)."""
+def start_replicas(workdir, shared, cores=(SERVER_CORE,) * 3):
+    """Three replicas in a full mesh, each on its own SQLite file unless `shared` (as `make run`), on `cores`."""
     ports = [free_port() for _ in range(3)]
     processes = [
-        start_replica(workdir, "shared" if shared else f"replica-{index}", f"bench-{index}", port, set(ports) - {port})
-        for index, port in enumerate(ports, start=1)
+        start_replica(
+            workdir, "shared" if shared else f"replica-{index}", f"bench-{index}", port, set(ports) - {port}, core
+        )
+        for index, (port, core) in enumerate(zip(ports, cores, strict=True), start=1)
     ]
     for port, process in zip(ports, processes, strict=True):
         wait_for_port(port, process=process)
@@ -49,14 +56,43 @@ def start_replicas(workdir, shared):
 def updates_per_second(address, count, metric="contacts_updates_per_second"):
     """The median of RUNS runs of `one_stream`; True if every run stored every update exactly."""
     runs = [one_stream(address, count) for _ in range(RUNS)]
-    rates = sorted(rate for rate, _ in runs)
-    exact = all(exact for _, exact in runs)
+    rates = sorted(run["rate"] for run in runs)
+    exact = all(run["exact"] for run in runs)
     report(metric, rates[len(rates) // 2], "updates/s", updates=2 * count, runs=rates, exact=exact)
     return exact
 
 
+def compare_updates(ours, theirs, count):
+    """Alternate `one_stream` on our replica and theirs, RUNS each; report both medians and their ratio."""
+    runs = {"ours": [], "theirs": []}
+    for _ in range(RUNS):
+        for side, address in (("ours", ours), ("theirs", theirs)):
+            runs[side].append(one_stream(address, count))
+    medians = {side: statistics.median(run["rate"] for run in side_runs) for side, side_runs in runs.items()}
+    exact = all(run["exact"] for run in runs["ours"])
+    report(
+        "contacts_updates_per_second_vs_compared",
+        medians["ours"] / medians["theirs"],
+        "ratio",
+        ours=round(medians["ours"]),
+        theirs=round(medians["theirs"]),
+        ours_runs=[round(run["rate"]) for run in runs["ours"]],
+        theirs_runs=[round(run["rate"]) for run in runs["theirs"]],
+        ours_exact=exact,
+        theirs_lost=[run["lost"] for run in runs["theirs"]],
+        theirs_wrong=[run["wrong"] for run in runs["theirs"]],
+        updates=2 * count,
+    )
+    return exact
+
+
 def one_stream(address, count):
-    """One client sends `count` updates; the clock stops when a ListAll after them answers."""
+    """One client sends `count` updates; the clock stops when a ListAll after them answers.
+
+    A replica reads a client's frames in order, so the answer comes after every update
+    before it was applied (ours: stored). The Go original misreads some frames and may
+    then never answer: such a run fails after 30 s.
+    """
     user = f"throughput-{uuid.uuid4().hex[:8]}"
     expected = {f"contact-{n:06d}".encode(): str(n % 10**9).encode() for n in range(count)}
     frames = [ClientUpdate(name, b"0").encode() for name in expected]  # overwritten below: order must hold
@@ -65,26 +101,37 @@ def one_stream(address, count):
         started = time.perf_counter()
         for at in range(0, len(frames), 256):
             client.sock.sendall(b"".join(frames[at : at + 256]))
+        client.sock.settimeout(30)
         stored = client.list_all()
         elapsed = time.perf_counter() - started
-    return len(frames) / elapsed, dict(stored) == expected and len(stored) == count
+    stored = dict(stored)
+    lost = sum(name not in stored for name in expected)
+    wrong = sum(stored[name] != phone for name, phone in expected.items() if name in stored)
+    exact = lost == wrong == 0 and len(stored) == count
+    return {"rate": len(frames) / elapsed, "exact": exact, "lost": lost, "wrong": wrong}
 
 
-def list_all_time(address, count=10_000, runs=20):
+def list_all_time(address, count=10_000, runs=20, metric="contacts_list_all_10k_ms"):
+    """ListAll of a user with `count` contacts, once the list has settled; a replica that stops answering is noted."""
     user = f"listall-{uuid.uuid4().hex[:8]}"
+    times, entries = [], None
     with ContactsClient(*address, user, timeout=60) as client:
         client.sock.sendall(
             b"".join(ClientUpdate(f"c{n:05d}".encode(), f"+55 85 9{n:08d}".encode()).encode() for n in range(count))
         )
-        assert len(client.list_all()) == count
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            entries = client.list_all()
-            times.append((time.perf_counter() - started) * 1000)
-            assert len(entries) == count
+        client.sock.settimeout(10)
+        try:
+            while (again := client.list_all()) != entries:  # the Go original answers before it has applied all
+                entries = again
+            for _ in range(runs):
+                started = time.perf_counter()
+                entries = client.list_all()
+                times.append((time.perf_counter() - started) * 1000)
+        except (TimeoutError, ConnectionError) as error:
+            report(metric, float("nan"), "ms", answered=len(times), error=str(error) or type(error).__name__)
+            return
     times.sort()
-    report("contacts_list_all_10k_ms", statistics.median(times), "ms", p50=times[len(times) // 2], max=times[-1])
+    report(metric, statistics.median(times), "ms", p50=times[len(times) // 2], max=times[-1], listed=len(entries))
 
 
 def convergence_latency(addresses, samples=300):
@@ -116,23 +163,38 @@ def main():
     parser.add_argument("--replicas", nargs=3, metavar="HOST:PORT", help="Use running replicas instead.")
     parser.add_argument("--shared-db", action="store_true", help="All three on one SQLite file, as `make run`.")
     parser.add_argument("--updates", type=int, default=25_000, help="Distinct contacts (each written twice).")
+    parser.add_argument("--compare", metavar="HOST:PORT", help="A running replica to compare with (the Go original).")
+    parser.add_argument("--skip-mesh", action="store_true", help="Only the replica without peers (and --compare).")
+    parser.add_argument(
+        "--replica-cores", default=",".join([SERVER_CORE] * 3), help="Cores of the mesh's three replicas, e.g. 0,0,1."
+    )
     args = parser.parse_args()
     processes = []
     with tempfile.TemporaryDirectory() as workdir:
         try:
             if args.replicas:
                 addresses = [(host, int(port)) for host, _, port in (a.rpartition(":") for a in args.replicas)]
-            else:
-                addresses, processes = start_replicas(workdir, args.shared_db)
-            convergence_latency(addresses)
-            list_all_time(addresses[0])
-            exact = updates_per_second(addresses[0], args.updates)
+            elif not args.skip_mesh:
+                addresses, processes = start_replicas(workdir, args.shared_db, args.replica_cores.split(","))
+            exact = True
+            if not args.skip_mesh:
+                convergence_latency(addresses)
+                list_all_time(addresses[0])
+                exact = updates_per_second(addresses[0], args.updates)
             if not args.replicas:
                 # The same load on a replica with no peers: what one replica can store on its own.
                 port = free_port()
                 processes.append(start_replica(workdir, "alone", "bench-alone", port))
                 wait_for_port(port, process=processes[-1])
-                exact &= updates_per_second(("127.0.0.1", port), args.updates, "contacts_updates_per_second_no_peers")
+                alone = ("127.0.0.1", port)
+                exact &= updates_per_second(alone, args.updates, "contacts_updates_per_second_no_peers")
+                if args.compare:
+                    host, _, compared_port = args.compare.rpartition(":")
+                    compared = (host, int(compared_port))
+                    exact &= compare_updates(alone, compared, args.updates)
+                    list_all_time(alone, metric="contacts_list_all_10k_ms_no_peers")
+                    # Not the compared replica's ListAll: the Go original, having misread its stream,
+                    # may announce a count and never send that many entries, and the bench would hang.
         finally:
             for process in processes:
                 stop_process(process, 30)

@@ -1,6 +1,14 @@
-"""Lamport clock and the last-writer-wins order that every replica applies the same way."""
+"""Lamport clock and the last-writer-wins order that every replica applies the same way.
+
+The clock of a running replica has one owner, the event loop of its `contacts.replica.Replica`:
+it ticks there when a client's write is stamped, is pulled forward there by every clock a peer
+sends, and is read there for heartbeats. It never goes back; the database thread only stores
+what the loop decided (see `Replica` for why a failed batch is retried rather than undone).
+"""
 
 from dataclasses import dataclass
+
+from contacts.protocol import Delete
 
 UPDATE_RANK = 0
 DELETE_RANK = 1
@@ -21,21 +29,37 @@ class Version:
     phone: bytes
 
     @classmethod
-    def of_update(cls, clock, phone):
-        return cls(clock, UPDATE_RANK, phone)
+    def of(cls, clock, deleted, phone):
+        """The version of a write or a stored row: a delete (tombstone) ranks above an update and has no phone."""
+        return cls(clock, DELETE_RANK, b"") if deleted else cls(clock, UPDATE_RANK, phone)
 
     @classmethod
-    def of_delete(cls, clock):
-        return cls(clock, DELETE_RANK, b"")
+    def of_frame(cls, frame):
+        """The version of a server Update or Delete frame."""
+        if isinstance(frame, Delete):
+            return cls(frame.clock, DELETE_RANK, b"")
+        return cls(frame.clock, UPDATE_RANK, frame.phone)
 
 
 class LamportClock:
-    """A replica's logical time: local writes tick it, received clocks pull it forward."""
+    """A replica's logical time: local writes tick it, received clocks pull it forward.
 
-    def __init__(self, value=0):
+    `reserved` is the value saved in the database ahead of use (a lease): no write is
+    stamped past it, so a replica restarted after a crash resumes at or beyond every clock
+    it ever sent, including clocks of writes that reached its peers but not its own disk.
+    """
+
+    def __init__(self, value=0, reserved=None):
         self.value = value
+        self.reserved = value if reserved is None else reserved
+
+    def can_tick(self):
+        """Whether the next tick stays within the saved reservation."""
+        return self.value < self.reserved
 
     def tick(self):
+        if not self.can_tick():
+            raise RuntimeError(f"clock {self.value} is at its reservation; reserve more before stamping")
         self.value += 1
         return self.value
 
@@ -43,3 +67,7 @@ class LamportClock:
         if clock > self.value:
             self.value = clock
         return self.value
+
+    def reserve(self, reserved):
+        """Record a reservation the database now holds (reservations only grow)."""
+        self.reserved = max(self.reserved, reserved)

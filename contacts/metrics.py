@@ -12,20 +12,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 class ReplicaFigures:
     """The figures of one ReplicaServer."""
 
-    def __init__(self, replica):
-        self.replica = replica
+    def __init__(self, server):
+        self.server = server
 
     def describe(self):
         return []
 
     def collect(self):
-        replica = self.replica
+        server, replica = self.server, self.server.replica
         up = GaugeMetricFamily(
             "contacts_peer_up",
             "1 while this replica's link to the peer it dials at this address is up.",
             labels=["peer"],
         )
-        for address, linked in dict(replica.peer_up).items():
+        for address, linked in dict(server.peer_up).items():
             up.add_metric([address], int(linked))
         yield up
         yield GaugeMetricFamily("contacts_clock", "This replica's Lamport clock.", replica.clock.value)
@@ -42,9 +42,9 @@ class ReplicaFigures:
         yield catchup
 
 
-def serve_metrics(replica, host, port):
-    """Serve `replica`'s figures over HTTP on a daemon thread; returns the HTTP server (call shutdown())."""
+def serve_metrics(server, host, port):
+    """Serve the figures of a ReplicaServer over HTTP on a daemon thread; returns the HTTP server (call shutdown())."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ReplicaFigures(replica))
-    server, _ = start_http_server(port, addr=host, registry=registry)
-    return server
+    registry.register(ReplicaFigures(server))
+    http_server, _ = start_http_server(port, addr=host, registry=registry)
+    return http_server

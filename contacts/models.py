@@ -1,7 +1,5 @@
 from django.db import models
 
-from contacts.clock import Version
-
 
 def shown(value):
     """Stored bytes as text for people: UTF-8, with U+FFFD where the bytes are not valid UTF-8."""
@@ -13,6 +11,12 @@ class Replica(models.Model):
 
     name = models.CharField(max_length=255, unique=True)
     clock = models.PositiveBigIntegerField(default=0, help_text="Lamport clock, saved with every write.")
+    clock_reserved = models.PositiveBigIntegerField(
+        default=0, help_text="Clock reserved ahead of use: no write was stamped past it, so a restart resumes here."
+    )
+    peers_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this replica last heard from a peer (see CONTACTS_TOMBSTONE_TTL)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +46,9 @@ class Contact(models.Model):
     phone = models.BinaryField(max_length=19, blank=True, default=b"")
     clock = models.PositiveBigIntegerField()
     deleted = models.BooleanField(default=False, help_text="A tombstone: keeps late older updates out.")
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this replica stored the tombstone; purged after CONTACTS_TOMBSTONE_TTL."
+    )
 
     objects = ContactQuerySet.as_manager()
 
@@ -50,7 +57,3 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{shown(self.user)} → {shown(self.name)}{' (deleted)' if self.deleted else ''}"
-
-    @property
-    def version(self):
-        return Version.of_delete(self.clock) if self.deleted else Version.of_update(self.clock, bytes(self.phone))

@@ -4,6 +4,10 @@ Integers are 4-byte big-endian unsigned; a string of width W is at most W-1 byte
 NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` how many
 bytes follow, reads exactly that many and hands both to `decode_*_frame`.
 
+The frames a replica builds once per update (ClientUpdate, ClientDelete, Update, Delete)
+are plain slotted dataclasses, not frozen ones: a frozen one costs three times as much to
+build, and nothing mutates a frame once built.
+
 String fields are `bytes` here, never `str`: the Go replica stores whatever bytes arrive,
 and the original's `client.py` cuts a name at 255 bytes, in the middle of a character
 when the name is long and not ASCII. Meant as UTF-8, they are not checked, so every
@@ -108,7 +112,7 @@ def decode_name(data):
 # --- client commands ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientUpdate:
     contact: bytes
     phone: bytes
@@ -119,7 +123,7 @@ class ClientUpdate:
         return b"\x01" + _ENTRY.pack(encode_string(self.contact, NAME_WIDTH), encode_string(self.phone, PHONE_WIDTH))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientDelete:
     contact: bytes
 
@@ -166,7 +170,17 @@ def encode_contact_list(entries):
     parts = [_U32.pack(len(entries))]
     pack = _ENTRY.pack
     for contact, phone in entries:
-        parts.append(pack(encode_string(contact, NAME_WIDTH), encode_string(phone, PHONE_WIDTH)))
+        # encode_string's checks, inline: this runs once per contact of a list.
+        if (
+            type(contact) is not bytes
+            or type(phone) is not bytes
+            or len(contact) >= NAME_WIDTH
+            or len(phone) >= PHONE_WIDTH
+            or b"\0" in contact
+            or b"\0" in phone
+        ):
+            encode_string(contact, NAME_WIDTH), encode_string(phone, PHONE_WIDTH)  # raises, saying which
+        parts.append(pack(contact, phone))
     return b"".join(parts)
 
 
@@ -192,7 +206,7 @@ def decode_contact_list(data):
 # --- server commands ---
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     clock: int
     user: bytes
@@ -210,7 +224,7 @@ class Update:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     clock: int
     user: bytes
@@ -283,6 +297,32 @@ def decode_server_frame(command, payload):
     if command == 4:
         return UpdateClock(_U32.unpack(payload)[0])
     return AskForUpdate()
+
+
+def decode_frames(data, payload_size, decode_frame):
+    """The whole frames at the start of `data`: (frames, bytes they take, the ProtocolError that stopped them or None).
+
+    For a stream read in chunks: `payload_size` and `decode_frame` are the client or the
+    server ones. What follows the frames is a frame still arriving, unless there is an
+    error: the frames before a bad one are returned, so they stand.
+    """
+    frames, at, end = [], 0, len(data)
+    try:
+        while at < end:
+            command = data[at]
+            size = payload_size(command)
+            if at + 1 + size > end:
+                break
+            frames.append(decode_frame(command, data[at + 1 : at + 1 + size]))
+            at += 1 + size
+    except ProtocolError as error:
+        return frames, at, error
+    return frames, at, None
+
+
+def frame_size(data, payload_size):
+    """The whole size of the frame that `data` begins (command byte included)."""
+    return 1 + payload_size(data[0])
 
 
 def decode_client_bytes(data):

@@ -3,122 +3,156 @@
 Users, contact names and phones are bytes throughout (contacts/protocol.py). Rows are
 read back through `bytes()`, because a database driver may hand a binary column back as
 a memoryview (psycopg2 does), and a memoryview is neither hashable nor equal to bytes.
+Nothing here changes a clock: the event loop stamps and observes (contacts/replica.py),
+and these functions store what it decided.
 """
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from contacts.clock import LamportClock, Version
 from contacts.models import Contact, Replica, shown
-from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Update, UpdateClock
+from contacts.protocol import ClientUpdate, Delete, Update
 
 
-@dataclass(frozen=True, slots=True)
-class LocalWrite:
-    """A client's Update or Delete, not yet stamped with this replica's clock."""
+@dataclass(slots=True)
+class Write:
+    """A write waiting to be stored: a stamped server frame, made here (`local`) or received from a peer."""
 
-    user: bytes
-    frame: ClientUpdate | ClientDelete
-
-
-def open_replica(name):
-    """The replica called `name` and its clock, created on first start."""
-    replica, _ = Replica.objects.get_or_create(name=name)
-    return replica, LamportClock(replica.clock)
+    frame: Update | Delete
+    local: bool
 
 
-def version_of(frame):
-    return Version.of_delete(frame.clock) if isinstance(frame, Delete) else Version.of_update(frame.clock, frame.phone)
+class StaleReplica(Exception):
+    """A replica that holds data but has not heard from its peers for longer than the tombstone TTL."""
 
 
-def stamp(write, clock):
-    """The server frame of a local write: the next tick of the clock on it."""
-    frame = write.frame
-    if isinstance(frame, ClientUpdate):
-        return Update(clock.tick(), write.user, frame.contact, frame.phone)
-    return Delete(clock.tick(), write.user, frame.contact)
+def open_replica(name, clock_lease=None):
+    """The replica called `name` (created on first start) and its clock, with `clock_lease` ticks reserved.
 
-
-def apply_batch(replica_id, clock, ops):
-    """Apply writes in order in one transaction; return the stamped frames of the local ones.
-
-    `ops` mixes LocalWrite (ticks the clock) with received Update, Delete, HeartBeat and
-    UpdateClock (pull the clock forward). A received write is stored only if its version
-    beats the stored one; local writes always do, since the clock is past every stored
-    clock. The clock is saved in the same transaction; on failure it is rolled back too.
+    The clock resumes at the saved reservation, or past the newest stored row if that is
+    greater, so it is beyond every clock this replica sent before it stopped.
     """
-    start = clock.value
-    stamped, newest, received = [], {}, set()
-    for op in ops:
-        local = isinstance(op, LocalWrite)
-        if local:
-            frame = stamp(op, clock)
-            stamped.append(frame)
-        else:
-            clock.observe(op.clock)
-            if isinstance(op, HeartBeat | UpdateClock):
-                continue
-            frame = op
+    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
+    replica, _ = Replica.objects.get_or_create(name=name)
+    newest_row = replica.contacts.aggregate(newest=Max("clock"))["newest"] or 0
+    clock = LamportClock(max(replica.clock, replica.clock_reserved, newest_row))
+    clock.reserve(reserve_clock(replica.id, clock.value + clock_lease))
+    return replica, clock
+
+
+def reserve_clock(replica_id, reserved):
+    """Save `reserved` as the replica's clock reservation (it only grows); returns it."""
+    Replica.objects.filter(id=replica_id, clock_reserved__lt=reserved).update(clock_reserved=reserved)
+    return reserved
+
+
+def release_clock(replica_id, clock):
+    """On a clean stop, with every stamped write stored: the reservation shrinks back to the clock."""
+    Replica.objects.filter(id=replica_id).update(clock=clock, clock_reserved=clock)
+
+
+def stamp(user, frame, clock):
+    """The server frame of a client's Update or Delete: the next tick of the clock on it."""
+    if isinstance(frame, ClientUpdate):
+        return Update(clock.tick(), user, frame.contact, frame.phone)
+    return Delete(clock.tick(), user, frame.contact)
+
+
+def store_writes(replica_id, writes, clock, reserved):
+    """Store stamped writes in one transaction, with the clock and its reservation; return how many rows changed.
+
+    For each (user, contact) the greatest version among `writes` wins; a received winner is
+    stored only if it beats the stored row. A local winner always does: it was stamped past
+    every clock this replica had seen, stored rows included. On failure nothing is stored
+    and the caller keeps the writes to try again.
+    """
+    newest, received = {}, set()
+    for write in writes:
+        frame = write.frame
         key = (frame.user, frame.contact)
-        version = version_of(frame)
+        version = Version.of_frame(frame)
         if key not in newest or version > newest[key][0]:
             newest[key] = (version, frame)
             # Only a received winner must be checked against the stored row.
-            (received.discard if local else received.add)(key)
+            (received.discard if write.local else received.add)(key)
     if received:
         for key, version in stored_versions(replica_id, received).items():
             if version >= newest[key][0]:
                 del newest[key]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = [
-        (replica_id, frame.user, frame.contact, b"", frame.clock, True)
+        (replica_id, frame.user, frame.contact, b"", frame.clock, True, now)
         if isinstance(frame, Delete)
-        else (replica_id, frame.user, frame.contact, frame.phone, frame.clock, False)
+        else (replica_id, frame.user, frame.contact, frame.phone, frame.clock, False, None)
         for _, frame in newest.values()
     ]
-    try:
-        with transaction.atomic():
-            if rows:
-                upsert_contacts(rows)
-            if clock.value != start:
-                Replica.objects.filter(id=replica_id).update(clock=clock.value)
-    except Exception:
-        clock.value = start
-        raise
-    return stamped, len(rows)
+    with transaction.atomic():
+        if rows:
+            upsert_contacts(rows)
+        clock_column, reserved_column, id_column = columns(Replica, "clock", "clock_reserved", "id")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table(Replica)} SET {clock_column} = %s, {reserved_column} = %s WHERE {id_column} = %s",
+                [clock, reserved, replica_id],
+            )
+    return len(rows)
+
+
+def table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def columns(model, *fields):
+    """The quoted columns of `fields` (`user` is a reserved word in PostgreSQL)."""
+    return [connection.ops.quote_name(model._meta.get_field(field).column) for field in fields]
+
+
+UPSERT_FIELDS = ("replica", "user", "name", "phone", "clock", "deleted", "deleted_at")
 
 
 def upsert_contacts(rows):
-    """Insert or overwrite (replica_id, user, name, phone, clock, deleted) rows in one statement.
+    """Insert or overwrite (replica_id, user, name, phone, clock, deleted, deleted_at) rows in one statement.
 
     Raw SQL because the ORM's bulk_create costs ~200 µs a row here, which caps a replica
     far below 15,000 updates/s; INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
     """
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(Contact._meta.get_field(name).column) for name in UPSERT_FIELDS)
-    key = ", ".join(quote(Contact._meta.get_field(name).column) for name in UPSERT_FIELDS[:3])
-    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in UPSERT_FIELDS[3:])
+    names = columns(Contact, *UPSERT_FIELDS)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in names[3:])
     sql = (
-        f"INSERT INTO {quote(Contact._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        f"INSERT INTO {table(Contact)} ({', '.join(names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({', '.join(names[:3])}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
-UPSERT_FIELDS = ("replica", "user", "name", "phone", "clock", "deleted")
-
-
 def stored_versions(replica_id, keys):
-    """The stored version of each (user, contact) in `keys` that this replica has a row for."""
-    users, names = {user for user, _ in keys}, {name for _, name in keys}
+    """The stored version of each (user, contact) in `keys` that this replica has a row for.
+
+    Raw SQL, like the upsert: on a peer this runs for every batch it receives, on the path
+    of a change to the other replicas, where the ORM's query building costs more than the query.
+    """
+    users, names = sorted({user for user, _ in keys}), sorted({name for _, name in keys})
+    replica, user, name, clock, deleted, phone = columns(
+        Contact, "replica", "user", "name", "clock", "deleted", "phone"
+    )
     found = {}
-    for chunk in _chunks(sorted(users), 500):
-        rows = Contact.objects.filter(replica_id=replica_id, user__in=chunk, name__in=names)
-        for user, name, clock, deleted, phone in rows.values_list("user", "name", "clock", "deleted", "phone"):
-            key = bytes(user), bytes(name)
-            if key in keys:
-                found[key] = Version.of_delete(clock) if deleted else Version.of_update(clock, bytes(phone))
+    for chunk in _chunks(users, 500):
+        sql = (
+            f"SELECT {user}, {name}, {clock}, {deleted}, {phone} FROM {table(Contact)} WHERE {replica} = %s "
+            f"AND {user} IN ({', '.join(['%s'] * len(chunk))}) AND {name} IN ({', '.join(['%s'] * len(names))})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [replica_id, *chunk, *names])
+            for row_user, row_name, row_clock, row_deleted, row_phone in cursor.fetchall():
+                key = bytes(row_user), bytes(row_name)
+                if key in keys:
+                    found[key] = Version.of(row_clock, bool(row_deleted), bytes(row_phone))
     return found
 
 
@@ -127,10 +161,62 @@ def _chunks(items, size):
         yield items[at : at + size]
 
 
+# --- tombstones and rejoining ---
+
+
+def purge_tombstones(replica_id, stored_before):
+    """Delete this replica's tombstones stored before `stored_before`; returns how many."""
+    purged, _ = Contact.objects.filter(replica_id=replica_id, deleted=True, deleted_at__lt=stored_before).delete()
+    return purged
+
+
+def note_peers_seen(replica_id, at):
+    """Remember that this replica heard from a peer at `at`."""
+    Replica.objects.filter(id=replica_id).update(peers_seen_at=at)
+
+
+def check_rejoin(replica, now, tombstone_ttl):
+    """Refuse a replica that would bring deleted contacts back: it holds data and was away too long.
+
+    Peers purge a tombstone `tombstone_ttl` after storing it; a replica that has not heard
+    from them for longer may still hold a contact they deleted and forgot, and would hand it
+    back to them as new. Such a replica must rejoin empty and catch up.
+    """
+    if replica.peers_seen_at is None or now - replica.peers_seen_at <= tombstone_ttl:
+        return
+    if not replica.contacts.exists():
+        return
+    raise StaleReplica(
+        f"replica {replica.name} last heard from its peers at {replica.peers_seen_at:%Y-%m-%d %H:%M} UTC, "
+        f"longer ago than CONTACTS_TOMBSTONE_TTL ({tombstone_ttl}); its contacts may include ones its peers "
+        f"deleted and forgot. Start it with --rejoin-empty to drop its contacts and catch up from its peers."
+    )
+
+
+def empty_replica(name):
+    """Drop a replica's contacts and tombstones so it rejoins empty; its clock reservation stays."""
+    Contact.objects.filter(replica__name=name).delete()
+    Replica.objects.filter(name=name).update(peers_seen_at=None)
+
+
+# --- reads ---
+
+
 def list_contacts(replica_id, user):
-    """The ListAll answer: this user's live (contact, phone) pairs, sorted by contact name's bytes."""
-    rows = Contact.objects.live().filter(replica_id=replica_id, user=user).values_list("name", "phone")
-    return sorted((bytes(name), bytes(phone)) for name, phone in rows)
+    """The ListAll answer: this user's live (contact, phone) pairs, sorted by contact name's bytes.
+
+    Raw SQL: a client may ask again and again (to see a change arrive), and the ORM's query
+    building would cost more than the query. Binary columns sort as bytes on SQLite and
+    PostgreSQL, and the unique index (replica, user, name) hands the rows over in that order.
+    """
+    replica, user_column, name, phone, deleted = columns(Contact, "replica", "user", "name", "phone", "deleted")
+    sql = (
+        f"SELECT {name}, {phone} FROM {table(Contact)} WHERE {replica} = %s AND {user_column} = %s "
+        f"AND {deleted} = %s ORDER BY {name}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [replica_id, user, False])
+        return [(bytes(name), bytes(phone)) for name, phone in cursor.fetchall()]
 
 
 def replica_snapshot(replica_id):

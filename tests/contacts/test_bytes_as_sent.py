@@ -9,7 +9,8 @@ import pytest
 
 from contacts.models import Contact, shown
 from contacts.protocol import AskForUpdate, ClientDelete, ClientUpdate, Update
-from contacts.services import LocalWrite, apply_batch, list_contacts, open_replica, replica_snapshot
+from contacts.services import list_contacts, open_replica, replica_snapshot
+from tests.contacts.batches import LocalWrite, apply_batch
 from tests.contacts.conftest import RawConnection, eventually
 
 CUT_NAME = ("é" * 200).encode()[:255]  # what client.py sends for 200 x "é"

@@ -5,7 +5,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from contacts.protocol import Update
-from contacts.services import apply_batch, list_contacts, open_replica
+from contacts.services import list_contacts, open_replica
+from tests.contacts.batches import apply_batch
 
 BEFORE = [("contacts", "0001_initial")]
 

@@ -4,7 +4,8 @@ import pytest
 
 from contacts.models import Replica
 from contacts.protocol import ClientDelete, ClientUpdate, Update
-from contacts.services import LocalWrite, apply_batch, open_replica
+from contacts.services import open_replica
+from tests.contacts.batches import LocalWrite, apply_batch
 
 pytestmark = pytest.mark.django_db
 

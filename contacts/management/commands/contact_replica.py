@@ -1,11 +1,14 @@
 import asyncio
 import signal
+from datetime import timedelta
 
+import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.metrics import serve_metrics
 from contacts.server import ReplicaServer, parse_address
+from contacts.services import StaleReplica, empty_replica
 
 
 class Command(BaseCommand):
@@ -18,8 +21,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-listen", help="HOST:PORT to serve Prometheus metrics on (GET /metrics); off unless given."
         )
+        parser.add_argument(
+            "--rejoin-empty",
+            action="store_true",
+            help="Drop this replica's contacts and tombstones first, to catch up from its peers "
+            "(needed after an absence longer than CONTACTS_TOMBSTONE_TTL).",
+        )
 
-    def handle(self, *args, name, listen, peer, metrics_listen, **options):
+    def handle(self, *args, name, listen, peer, metrics_listen, rejoin_empty, **options):
         try:
             listen, peers = parse_address(listen), [parse_address(address) for address in peer]
             metrics_address = parse_address(metrics_listen) if metrics_listen else None
@@ -36,8 +45,19 @@ class Command(BaseCommand):
             batch_size=settings.CONTACTS_BATCH_SIZE,
             queue_size=settings.CONTACTS_QUEUE_SIZE,
             peer_buffer_limit=settings.CONTACTS_PEER_BUFFER_LIMIT,
+            store_retry_interval=settings.CONTACTS_STORE_RETRY_INTERVAL,
+            clock_lease=settings.CONTACTS_CLOCK_LEASE,
+            tombstone_ttl=timedelta(seconds=settings.CONTACTS_TOMBSTONE_TTL),
+            purge_interval=settings.CONTACTS_TOMBSTONE_PURGE_INTERVAL,
         )
-        asyncio.run(self.serve(server, metrics_address))
+        if rejoin_empty:
+            empty_replica(name)
+        try:
+            # uvloop, as the web process runs: its loop costs less per wake-up and per read.
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self.serve(server, metrics_address))
+        except StaleReplica as error:
+            raise CommandError(str(error))
         self.stdout.write(f"Stopped {name}.")
 
     async def serve(self, server, metrics_address):
