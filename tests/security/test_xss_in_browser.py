@@ -27,7 +27,8 @@ import json
 from datetime import timedelta
 from django.utils import timezone
 from contacts.protocol import ClientUpdate
-from contacts.services import LocalWrite, apply_batch, open_replica
+from contacts.services import open_replica
+from tests.contacts.batches import LocalWrite, apply_batch
 from messaging.services import post_message
 from signaling.models import ActiveConnection, SignalingUser
 
