@@ -27,7 +27,7 @@ import json
 from datetime import timedelta
 from django.utils import timezone
 from contacts.protocol import ClientUpdate
-from contacts.services import LocalWrite, apply_batch, open_replica
+from contacts.services import Write, open_replica, stamp, store_writes
 from messaging.services import post_message
 from signaling.models import ActiveConnection, SignalingUser
 
@@ -39,7 +39,8 @@ for index, payload in enumerate(payloads):
     tomorrow = timezone.now() + timedelta(days=1)
     ActiveConnection.objects.create(user=user, channel_name=f"seeded-{{index}}", seen=tomorrow)
     replica, clock = open_replica(payload)
-    apply_batch(replica.id, clock, [LocalWrite(b"xss-user", ClientUpdate(payload.encode(), {phone!r}.encode()))])
+    update = stamp(b"xss-user", ClientUpdate(payload.encode(), {phone!r}.encode()), clock)
+    store_writes(replica.id, [Write(update, local=True)], clock.value, clock.reserved)
     post_message(room_name=payload, sender="seed", text=payload)
 """
 
