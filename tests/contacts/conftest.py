@@ -72,7 +72,9 @@ class ReplicaProcess:
             assert stop_process(self.process, 15) == 0, "a replica must stop cleanly on SIGTERM"
 
     def client(self, user):
-        return ContactsClient("127.0.0.1", self.port, user)
+        # A generous bound: on a loaded 2-core machine three replicas sharing one SQLite file
+        # can keep a ListAll waiting for the write lock longer than the client's default 10 s.
+        return ContactsClient("127.0.0.1", self.port, user, timeout=60)
 
     def list_all(self, user):
         with self.client(user) as client:
