@@ -8,6 +8,7 @@ import uuid
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.messaging.test_recovery_real_server import until
 from tests.support import ServerProcess, free_port, fresh_database_url, manage, redis_test_url, server_env
 
 pytestmark = pytest.mark.redis
@@ -55,14 +56,6 @@ async def test_a_message_sent_to_one_node_reaches_both_dialects_on_the_other(nod
         assert await receive(bob) == {"from": "node_bob", "body": "back"}
         assert (await receive(alice))["text"] == "back"
     assert [m["text"] for m in one.get_json("/api/rooms/global/history")["result"]] == ["across nodes", "back"]
-
-
-async def until(ws, wanted):
-    frames = []
-    while True:
-        frames.append(await receive(ws))
-        if wanted(frames[-1]):
-            return frames
 
 
 async def test_messages_stored_through_one_node_are_recovered_on_the_other(nodes):
