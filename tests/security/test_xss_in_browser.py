@@ -51,10 +51,12 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory):
     # Name-server clients live long enough for a slow browser to see them.
     server = start_server(tmp_path_factory, "xss", NAMESERVER_TTL=600)
-    manage("shell", "-c", SEED.format(payloads=json.dumps(PAYLOADS), phone=PHONE), env=server.env)
-    manage("ensure_admin", "--username", "staff", "--password", "staff-password", env=server.env)
-    yield server
-    server.stop()
+    try:  # a seed that fails must not leave the server running
+        manage("shell", "-c", SEED.format(payloads=json.dumps(PAYLOADS), phone=PHONE), env=server.env)
+        manage("ensure_admin", "--username", "staff", "--password", "staff-password", env=server.env)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
