@@ -22,7 +22,7 @@ import time
 from urllib.parse import urlsplit
 
 from bench.harness import emit, fresh_database, save, web_server
-from bench.http_bench import connect, register_clients
+from bench.http_bench import live_count, register_clients
 
 CONNECTIONS = 64
 P99_BOUND_MS = 100
@@ -128,12 +128,6 @@ async def drive(url, ids, seconds):
     while not pool.empty():
         pool.get_nowait().transport.close()
     return latencies, errors
-
-
-def live_count(url):
-    conn = connect(url)
-    conn.request("GET", "/clients")
-    return len(json.loads(conn.getresponse().read()))
 
 
 def step(server, url, clients, seconds, ttl):

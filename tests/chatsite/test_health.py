@@ -1,21 +1,8 @@
 """`GET /healthz` says the process is up; `GET /readyz` says whether it can serve, and if not, why."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
 from tests.support import ServerProcess, free_port, fresh_database_url, server_env
-
-
-def get(server, path):
-    """(status, JSON answer) of a GET, error statuses included."""
-    try:
-        with urllib.request.urlopen(server.url + path, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 @pytest.fixture
@@ -34,14 +21,14 @@ def unready_server():
 
 
 def test_a_serving_process_is_healthy_and_ready(live_server_process):
-    assert get(live_server_process, "/healthz") == (200, {"status": "ok"})
-    assert get(live_server_process, "/readyz") == (200, {"status": "ready", "failed": {}})
+    assert live_server_process.call("GET", "/healthz")[:2] == (200, {"status": "ok"})
+    assert live_server_process.call("GET", "/readyz")[:2] == (200, {"status": "ready", "failed": {}})
 
 
 def test_unapplied_migrations_make_the_process_unready_and_are_named(unready_server, tmp_path):
     server = unready_server(fresh_database_url(tmp_path, "unmigrated"))
-    assert get(server, "/healthz") == (200, {"status": "ok"})
-    status, answer = get(server, "/readyz")
+    assert server.call("GET", "/healthz")[:2] == (200, {"status": "ok"})
+    status, answer = server.call("GET", "/readyz")[:2]
     assert status == 503
     assert answer["status"] == "unavailable"
     assert list(answer["failed"]) == ["migrations"]
@@ -52,8 +39,8 @@ def test_unapplied_migrations_make_the_process_unready_and_are_named(unready_ser
 
 def test_a_database_that_does_not_answer_makes_the_process_unready(unready_server, tmp_path):
     server = unready_server(f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}")
-    assert get(server, "/healthz") == (200, {"status": "ok"})
-    status, answer = get(server, "/readyz")
+    assert server.call("GET", "/healthz")[:2] == (200, {"status": "ok"})
+    status, answer = server.call("GET", "/readyz")[:2]
     assert status == 503
     assert list(answer["failed"]) == ["database"]
     assert "the database does not answer" in answer["failed"]["database"]

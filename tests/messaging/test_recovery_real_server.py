@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from urllib.parse import quote
 
 import pytest
@@ -55,21 +53,13 @@ async def post_all(ws, room, texts):
     return [f for f in await until(ws, lambda f: f.get("id") == last) if f.get("room") == room]
 
 
-def get(server, path):
-    try:
-        with urllib.request.urlopen(server.url + path, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
 async def test_every_message_frame_and_history_entry_carries_its_number(server):
     async with connect(f"{server.ws_url}/ws?username=numbered") as alice:
         echoes = await post_all(alice, "Numbered", ["a", "b", "c"])
     assert [f["seq"] for f in echoes] == [1, 2, 3]
-    body = get(server, "/api/rooms/numbered/history")[1]
+    body = server.call("GET", "/api/rooms/numbered/history")[1]
     assert [(m["seq"], m["text"]) for m in body["result"]] == [(1, "a"), (2, "b"), (3, "c")]
-    assert get(server, "/api/rooms/numbered")[1]["result"]["last_message"]["seq"] == 3
+    assert server.call("GET", "/api/rooms/numbered")[1]["result"]["last_message"]["seq"] == 3
 
 
 async def test_a_replay_with_messages_posted_meanwhile_gives_each_once_in_order(server):
@@ -164,7 +154,7 @@ def seqs(body):
     ],
 )
 def test_history_pages_backwards_oldest_first_within_a_page(server, paged_room, query, expected):
-    status, body = get(server, paged_room + query)
+    status, body = server.call("GET", paged_room + query)[:2]
     assert status == 200
     assert seqs(body) == expected
     assert [m["text"] for m in body["result"]] == [f"p{seq}" for seq in expected]
@@ -173,7 +163,7 @@ def test_history_pages_backwards_oldest_first_within_a_page(server, paged_room, 
 def test_paging_backwards_from_the_newest_visits_every_message_once(server, paged_room):
     pages, before = [], ""
     while True:
-        body = get(server, f"{paged_room}?limit=4{before}")[1]
+        body = server.call("GET", f"{paged_room}?limit=4{before}")[1]
         if not body["result"]:
             break
         pages.append(seqs(body))
@@ -195,8 +185,11 @@ def test_paging_backwards_from_the_newest_visits_every_message_once(server, page
     ],
 )
 def test_a_bad_page_is_a_json_400_naming_the_value(server, paged_room, query, error):
-    assert get(server, paged_room + query) == (400, {"error": error})
+    assert server.call("GET", paged_room + query)[:2] == (400, {"error": error})
 
 
 def test_paging_an_unknown_room_is_still_a_404(server):
-    assert get(server, "/api/rooms/nothing-here/history?limit=5") == (404, {"error": "room nothing-here not found"})
+    assert server.call("GET", "/api/rooms/nothing-here/history?limit=5")[:2] == (
+        404,
+        {"error": "room nothing-here not found"},
+    )
