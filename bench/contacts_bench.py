@@ -131,11 +131,19 @@ def list_all_time(address, count=10_000, runs=20, metric="contacts_list_all_10k_
             report(metric, float("nan"), "ms", answered=len(times), error=str(error) or type(error).__name__)
             return
     times.sort()
-    report(metric, statistics.median(times), "ms", p50=times[len(times) // 2], max=times[-1], listed=len(entries))
+    report(
+        metric,
+        statistics.median(times),
+        "ms",
+        p50=times[len(times) // 2],
+        max=times[-1],
+        listed=len(entries),
+        runs=runs,
+    )
 
 
-def convergence_latency(addresses, samples=300):
-    """A change at replica 1 until both other replicas list it, one change at a time."""
+def convergence_latency(addresses, samples=300, interval=0.01):
+    """A change at replica 1 until both other replicas list it, one change at a time, `interval` s apart."""
     user = f"latency-{uuid.uuid4().hex[:8]}"
     writer = ContactsClient(*addresses[0], user)
     readers = [ContactsClient(*address, user) for address in addresses[1:]]
@@ -150,12 +158,20 @@ def convergence_latency(addresses, samples=300):
             if time.perf_counter() - started > 10:
                 raise RuntimeError(f"sample {n} did not converge in 10 s")
         latencies.append((time.perf_counter() - started) * 1000)
-        time.sleep(0.01)
+        time.sleep(interval)
     for client in [writer, *readers]:
         client.close()
     latencies.sort()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
-    report("contacts_convergence_ms", p99, "ms", p50=round(p50, 3), p99=round(p99, 3), samples=samples)
+    report(
+        "contacts_convergence_ms",
+        p99,
+        "ms",
+        p50=round(p50, 3),
+        p99=round(p99, 3),
+        samples=samples,
+        interval_ms=interval * 1000,
+    )
 
 
 def main():
