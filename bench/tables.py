@@ -84,15 +84,49 @@ def soak():
             "| closed by the server | RSS connected → end (max) | growth |",
             "|---|---|---|---|---|---|---|---|---|---|",
             f"| {run['clients']:,} | {run['duration_s']:.0f} s | {run['reconnects']:,} | {run['messages_sent']:,} "
-            f"| {run['deliveries_owed']:,} | {run['lost']} | {run.get('duplicates', 'not counted')} "
+            f"| {run['deliveries_owed']:,} | {run['lost']} | {duplicates(run)} "
             f"| {run['closed_by_server']} | {run['rss_start_mb']} → {run['rss_end_mb']} MB ({run['rss_max_mb']}) "
             f"| +{run['growth_mb']} MB ({run['growth_pct']} %) |",
         ]
     )
 
 
+def results(name):
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def measured(document, rows):
+    return f"Measured {document['measured']}.\n\n" + "\n".join(rows)
+
+
+def with_runs(value, runs=(), unit="", bold=False, scale=1, spec=None):
+    """`value unit (run, run, run)`, each divided by `scale` and shown by `spec` (else to 2 decimals at most)."""
+    shown = [f"{number / scale:{spec}}" if spec else f"{round(number / scale, 2):g}" for number in (value, *runs)]
+    mark = "**" if bold else ""
+    figure = f"{mark}{shown[0]}{unit}{mark}"
+    return f"{figure} ({', '.join(shown[1:])})" if runs else figure
+
+
+def latency(value, runs=(), bold=False):
+    """A latency in ms, in s from 1,000 ms up, with its runs in the same unit."""
+    if value >= 1000:
+        return with_runs(value, runs, " s", bold, 1000, ".2f")
+    return with_runs(value, runs, " ms", bold, spec=".1f")
+
+
+def deliveries(record):
+    return f"{record['deliveries_per_s']:,}"
+
+
+def duplicates(*records):
+    """Repeated frames, all told; results saved before chat_fanout counted them have none."""
+    if all("duplicates" in record for record in records):
+        return sum(record["duplicates"] for record in records)
+    return "not counted"
+
+
 def http():
-    document = json.loads((RESULTS / "http.json").read_text())
+    document = results("http")
     rows = [
         "| database | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors |",
         "|---|---|---|---|---|---|---|",
@@ -105,11 +139,11 @@ def http():
             f"({runs}) | {record['p50_ms']:.0f} ms | {record['p99_ms_median']:.0f} ms "
             f"| {record.get('cost_in_floors', '')} |"
         )
-    return f"Measured {document['measured']}.\n\n" + "\n".join(rows)
+    return measured(document, rows)
 
 
 def capacity():
-    document = json.loads((RESULTS / "nameserver_capacity.json").read_text())
+    document = results("nameserver_capacity")
     rows = [
         "| server | clients | heartbeats/s | p50 | p99 | errors | live after | holds |",
         "|---|---|---|---|---|---|---|---|",
@@ -121,10 +155,154 @@ def capacity():
             f"| {record['p99_ms']} ms | {record['errors']} | {record['live_after']:,} "
             f"| {'**yes**' if record['holds'] else 'no'} |"
         )
-    return f"Measured {document['measured']}.\n\n" + "\n".join(rows)
+    return measured(document, rows)
 
 
-TABLES = {"faults": faults, "soak": soak, "http": http, "capacity": capacity}
+# chat_bench's servers as the README names them.
+CHAT_SERVERS = {"probe": "probe", "uvicorn": "`make run`", "runserver": "runserver"}
+LAYERS = {"pubsub": "`RedisPubSubChannelLayer` (default)", "core": "`RedisChannelLayer` (core)"}
+
+
+def chat_scenario(document, scenario):
+    return [record for record in document["records"] if record["scenario"] == scenario]
+
+
+def chat_load(record):
+    senders = record["senders"]
+    return f"{record['clients']:,} clients, {senders} sender{'s' if senders > 1 else ''} @ {record['rate_per_s']:g}/s"
+
+
+def by_load(records, server):
+    """{load: record} of one server, in the order the bench ran the loads."""
+    return {record["load"]: record for record in records if record["server"] == server}
+
+
+def cpu(record, bold=False):
+    return with_runs(record["server_us_per_delivery"], record["server_us_per_delivery_runs"], bold=bold)
+
+
+def ratio(record, probe, bold=False):
+    """The ratio of the medians to the probe's, with each turn's (the two ran turn by turn)."""
+    pairs = [
+        ours / floor
+        for ours, floor in zip(record["server_us_per_delivery_runs"], probe["server_us_per_delivery_runs"], strict=True)
+    ]
+    mark = "**" if bold else ""
+    return f"{mark}{record['ratio_to_probe']:.2f}{mark} ({', '.join(f'{pair:.2f}' for pair in pairs)})"
+
+
+def chat():
+    document = results("chat")
+    probe, dev = chat_scenario(document, "probe"), chat_scenario(document, "dev")
+    floors, ours = by_load(probe, "probe"), by_load(probe, "uvicorn")
+    dev_floors, daphne = by_load(dev, "probe"), by_load(dev, "runserver")
+    rows = [
+        "| load | limit probe | `make run` (uvicorn) | × probe (turns) | `runserver` (daphne) | its probe "
+        "| × its probe (turns) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for load, floor in floors.items():
+        rows.append(
+            f"| {chat_load(floor)} | {cpu(floor)} | {cpu(ours[load], True)} | {ratio(ours[load], floor, True)} "
+            f"| {cpu(daphne[load])} | {cpu(dev_floors[load])} | {ratio(daphne[load], dev_floors[load])} |"
+        )
+    return measured(document, rows)
+
+
+def chat_latency():
+    document = results("chat")
+    rows = [
+        "| load | server | deliveries/s | p50 | p99 (3 runs) | lost | duplicates |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    served = [*chat_scenario(document, "probe"), *(r for r in chat_scenario(document, "dev") if r["server"] != "probe")]
+    for load in dict.fromkeys(record["load"] for record in served):
+        for record in (record for record in served if record["load"] == load):
+            ours = record["server"] == "uvicorn"
+            offered = record["rate_per_s"] * record["clients"]
+            saturated = ", saturated" if record["deliveries_per_s"] < 0.95 * offered else ""
+            rows.append(
+                f"| {chat_load(record)} | {CHAT_SERVERS[record['server']]} | {deliveries(record)}{saturated} "
+                f"| {latency(record['p50_ms'])} | {latency(record['p99_ms'], record['p99_ms_runs'], ours)} "
+                f"| {record['lost']} | {duplicates(record)} |"
+            )
+    return measured(document, rows)
+
+
+def both(pair, show):
+    return " / ".join(str(show(record)) for record in pair)
+
+
+def core_busy(record):
+    """The share of its core the server used: CPU per delivery times deliveries per second."""
+    return f"{record['server_us_per_delivery'] * record['deliveries_per_s'] / 1e4:.0f} %"
+
+
+def chat_ceiling():
+    document = results("chat")
+    records = chat_scenario(document, "ceiling")
+    floors, ours = by_load(records, "probe"), by_load(records, "uvicorn")
+    rows = [
+        "| load | probe µs/delivery | `make run` µs/delivery | × probe (turns) | deliveries/s | server core busy "
+        "| p99 | lost (both) | duplicates (both) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for load, floor in floors.items():
+        pair = (floor, ours[load])
+        rows.append(
+            f"| {chat_load(floor)} | {floor['server_us_per_delivery']:g} | {ours[load]['server_us_per_delivery']:g} "
+            f"| {ratio(ours[load], floor)} | {both(pair, deliveries)} "
+            f"| {both(pair, core_busy)} | {both(pair, lambda r: latency(r['p99_ms']))} "
+            f"| {floor['lost'] + ours[load]['lost']} | {duplicates(*pair)} |"
+        )
+    return measured(document, [*rows, "", "Each pair of figures: probe / `make run`."])
+
+
+def chat_rows(records, column, label):
+    """A table of chat records, each under `label(record)`, with its runs' CPU and p99."""
+    rows = [
+        f"| {column} | load | server µs/delivery (3 runs) | deliveries/s | p99 (3 runs) | lost | duplicates |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in records:
+        rows.append(
+            f"| {label(record)} | {chat_load(record)} | {cpu(record)} | {deliveries(record)} "
+            f"| {latency(record['p99_ms'], record['p99_ms_runs'])} | {record['lost']} | {duplicates(record)} |"
+        )
+    return rows
+
+
+def layer(record):
+    """Results saved before chat_bench named the layer say "not recorded"."""
+    name = record.get("layer", "not recorded")
+    return LAYERS.get(name, name)
+
+
+def chat_layers():
+    document = results("chat")
+    records = sorted(chat_scenario(document, "layers"), key=lambda record: record.get("layer") != "pubsub")
+    return measured(document, chat_rows(records, "layer", layer))
+
+
+def chat_nodes():
+    document = results("chat")
+    records = chat_scenario(document, "nodes")
+    return measured(
+        document, chat_rows(records, "nodes × clients", lambda r: f"{r['nodes']} × {r['clients'] // r['nodes']:,}")
+    )
+
+
+TABLES = {
+    "faults": faults,
+    "soak": soak,
+    "http": http,
+    "capacity": capacity,
+    "chat": chat,
+    "chat_latency": chat_latency,
+    "chat_ceiling": chat_ceiling,
+    "chat_layers": chat_layers,
+    "chat_nodes": chat_nodes,
+}
 
 
 def main():
