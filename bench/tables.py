@@ -292,6 +292,82 @@ def chat_nodes():
     )
 
 
+def memory():
+    document = results("memory")
+    rows = [
+        "| server | connections (open at the end) | connected in | RSS before → held | per connection |",
+        "|---|---|---|---|---|",
+    ]
+    servers = {"uvicorn": "`make run` (uvicorn)", "runserver": "`runserver` (daphne)"}
+    for record in document["records"]:
+        rows.append(
+            f"| {servers.get(record['server'], record['server'])} | {record['connections']:,} "
+            f"({record['open_at_end']:,}) | {record['connect_s']} s "
+            f"| {record['rss_before_mb']} → {record['rss_held_mb']} MB | **{record['kb_per_connection']} KB** |"
+        )
+    return measured(document, rows)
+
+
+def exactness(exact):
+    return "exact" if exact else "**not exact**"
+
+
+def compared_errors(record, contacts):
+    """How many contacts the compared replica lost or got wrong, run by run."""
+    lost, wrong = record["theirs_lost"], record["theirs_wrong"]
+    if not any(lost) and not any(wrong):
+        return "exact"
+    errors = [f"**{', '.join(map(str, wrong))} of {contacts:,} contacts wrong**"] if any(wrong) else []
+    return ", ".join([*errors, *([f"{', '.join(map(str, lost))} lost"] if any(lost) else [])])
+
+
+def list_all(record):
+    """ListAll's median (max), or how far it got when the replica stopped answering."""
+    if "max" not in record:
+        return f"no answer after {record['answered']}: {record['error']}"
+    return f"**{record['value']:.1f} ms** ({record['max']:.0f} ms)"
+
+
+def contacts():
+    document = results("contacts")
+    metrics = {record["metric"]: record for record in document["records"]}
+    rows = ["| metric | ours | compared |", "|---|---|---|"]
+    compared = metrics.get("contacts_updates_per_second_vs_compared")
+    if compared:
+        updates = compared["updates"] // 2
+        ours = with_runs(compared["ours"], compared["ours_runs"], bold=True, spec=",.0f")
+        theirs = with_runs(compared["theirs"], compared["theirs_runs"], spec=",.0f")
+        rows += [
+            f"| updates/s, one client, one replica without peers, alternating with the compared one "
+            f"| {ours}, {exactness(compared['ours_exact'])} | {theirs}, {compared_errors(compared, updates)} |",
+            f"| ratio ours / compared | **{compared['value']:.2f}** | |",
+        ]
+    for metric, what in (
+        ("contacts_updates_per_second_no_peers", "updates/s, one client, one replica without peers, on its own"),
+        ("contacts_updates_per_second", "updates/s to replica 1 of the 3-mesh (the two peers store each update too)"),
+    ):
+        if record := metrics.get(metric):
+            rate = with_runs(record["value"], record["runs"], spec=",.0f")
+            rows.append(f"| {what} | {rate}, {exactness(record['exact'])} | |")
+    for metric, where in (
+        ("contacts_list_all_10k_ms", "replica 1 of the 3-mesh"),
+        ("contacts_list_all_10k_ms_no_peers", "the replica without peers"),
+    ):
+        if record := metrics.get(metric):
+            times = f"median of {record['runs']}" if "runs" in record else "median"
+            rows.append(
+                f"| ListAll of {record.get('listed', 10_000):,} contacts on {where}, {times} (max) "
+                f"| {list_all(record)} | {'not measured' if compared else ''} |"
+            )
+    if record := metrics.get("contacts_convergence_ms"):
+        every = f", one change every {record['interval_ms']:g} ms" if "interval_ms" in record else ""
+        rows.append(
+            f"| a change at replica 1 listed by replicas 2 and 3{every}, p50 / p99 of {record['samples']} "
+            f"| {record['p50']:.1f} / **{record['p99']:.1f} ms** | |"
+        )
+    return measured(document, rows)
+
+
 TABLES = {
     "faults": faults,
     "soak": soak,
@@ -302,6 +378,8 @@ TABLES = {
     "chat_ceiling": chat_ceiling,
     "chat_layers": chat_layers,
     "chat_nodes": chat_nodes,
+    "memory": memory,
+    "contacts": contacts,
 }
 
 
