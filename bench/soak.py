@@ -10,7 +10,8 @@ clients send `--rate` messages/s in total, each with its own id.
 
 A message is owed to every client connected before it was sent; a leaving client first
 waits (up to `--drain` s) for every message it is owed, so "still connected after" holds
-by construction, and whatever has not arrived by then is lost. Prints a JSON line per
+by construction, and whatever has not arrived by then is lost; a message that arrives
+twice counts as a duplicate. Prints a JSON line per
 sample (every `--sample` s) and a summary, also written to bench/results/soak.json.
 """
 
@@ -64,6 +65,7 @@ class Client:
                     if at >= 0:
                         if at >= len(self.received):
                             self.received.extend(bytes(at + 1 - len(self.received)))
+                        self.soak.duplicates += self.received[at]  # a second frame of one message
                         self.received[at] = 1
         except ConnectionClosed as closed:
             if self.soak.running and not self.soak.leaving.get(self.slot):
@@ -99,7 +101,7 @@ class Soak:
         self.connected = set()
         self.leaving = {}
         self.next_seq = 0
-        self.owed = self.lost = self.closed_by_server = self.reconnects = 0
+        self.owed = self.lost = self.duplicates = self.closed_by_server = self.reconnects = 0
         self.running = True
 
     async def open_all(self, clients, parallel=50):
@@ -183,6 +185,7 @@ async def run(args, url, pid):
         "deliveries_owed": soak.owed,
         "deliveries": soak.owed - soak.lost,
         "lost": soak.lost,
+        "duplicates": soak.duplicates,
         "closed_by_server": soak.closed_by_server,
     }
     if memory:
@@ -220,7 +223,7 @@ def main(argv=None):
     else:
         with web_server() as (url, pid):
             summary = asyncio.run(run(args, url.replace("http", "ws", 1), pid))
-    return 1 if summary["lost"] or summary["closed_by_server"] else 0
+    return 1 if summary["lost"] or summary["duplicates"] or summary["closed_by_server"] else 0
 
 
 if __name__ == "__main__":
