@@ -1,6 +1,6 @@
-"""Write the figure tables of bench/README.md from bench/results/, so no figure is typed by hand.
+"""Write the figure tables of bench/README.md and docs/scaling.md from bench/results/, so no figure is typed by hand.
 
-Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in the README;
+Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in its document;
 this replaces what is between them. `make bench`, `make faults` and `make soak` call it
 after saving their results; run `python -m bench.tables` after any of them by hand.
 """
@@ -11,6 +11,7 @@ import re
 from bench.harness import RESULTS, ROOT
 
 README = ROOT / "bench" / "README.md"
+SCALING = ROOT / "docs" / "scaling.md"
 
 # What each fault scenario shows, as its test asserts it; the figures come from the results.
 FAULTS = {
@@ -368,29 +369,83 @@ def contacts():
     return measured(document, rows)
 
 
-TABLES = {
-    "faults": faults,
-    "soak": soak,
-    "http": http,
-    "capacity": capacity,
-    "chat": chat,
-    "chat_latency": chat_latency,
-    "chat_ceiling": chat_ceiling,
-    "chat_layers": chat_layers,
-    "chat_nodes": chat_nodes,
-    "memory": memory,
-    "contacts": contacts,
+def span(values, spec=".2f"):
+    """The range of `values`, low to high with an en dash (one figure when they agree)."""
+    low, high = f"{min(values):{spec}}", f"{max(values):{spec}}"
+    return low if low == high else f"{low}–{high}"
+
+
+def scaling():
+    """The per-process figures docs/scaling.md does its arithmetic on."""
+    chat = results("chat")["records"]
+    local = [r for r in chat if r["server"] == "uvicorn" and r["scenario"] in ("probe", "ceiling")]
+    fastest = max(local, key=lambda record: record["deliveries_per_s"])
+    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
+    by_load = {r["load"]: r for r in chat if r["server"] == "uvicorn" and r["scenario"] == "probe"}
+    # What Redis adds per delivery, times the receivers of a broadcast: its cost per broadcast and process.
+    redis_ms = [
+        (r["server_us_per_delivery"] - by_load[r["load"]]["server_us_per_delivery"]) * r["clients"] / 1000
+        for r in pubsub
+        if r["load"] in by_load
+    ]
+    nodes = {record["nodes"]: record for record in chat if record["scenario"] == "nodes"}
+    sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
+    patch = {
+        r["database"]: r["requests_per_s"]
+        for r in results("http")["records"]
+        if r["server"] == "make run" and r["endpoint"] == "PATCH /client"
+    }
+    rows = [
+        "| figure | value | source |",
+        "|---|---|---|",
+        f"| server CPU per chat delivery, one process | {span([r['server_us_per_delivery'] for r in local])} µs "
+        f"({deliveries(fastest)} deliveries/s at {core_busy(fastest)} of a core) | `chat.json` |",
+        f"| the same through Redis pub/sub, one process | {span([r['server_us_per_delivery'] for r in pubsub])} µs "
+        "| `chat.json` |",
+        "| one node and two nodes on one Redis, the same load | "
+        + " and ".join(f"{record['server_us_per_delivery']} µs" for _, record in sorted(nodes.items()))
+        + " per delivery | `chat.json` |",
+        "| Redis's share per *broadcast* and process (the pub/sub difference × receivers) "
+        f"| {span(redis_ms, '.1f')} ms | `chat.json` |",
+        f"| memory per idle WebSocket | {sockets['kb_per_connection']} KB ({sockets['connections']:,} sockets: "
+        f"{sockets['rss_before_mb']} → {sockets['rss_held_mb']} MB) | `memory.json` |",
+        f"| WebSocket handshakes | {sockets['connections']:,} in {sockets['connect_s']} s, "
+        f"{sockets['connections'] / sockets['connect_s']:,.0f}/s per process | `memory.json` |",
+        "| name-server heartbeats (`PATCH /client`, 100 live clients) | "
+        + ", ".join(f"{rate:,.0f}/s per core on {database}" for database, rate in patch.items())
+        + " | `http.json` |",
+    ]
+    return "\n".join(rows)
+
+
+DOCUMENTS = {
+    README: {
+        "faults": faults,
+        "soak": soak,
+        "http": http,
+        "capacity": capacity,
+        "chat": chat,
+        "chat_latency": chat_latency,
+        "chat_ceiling": chat_ceiling,
+        "chat_layers": chat_layers,
+        "chat_nodes": chat_nodes,
+        "memory": memory,
+        "contacts": contacts,
+    },
+    SCALING: {"scaling": scaling},
 }
 
 
 def main():
-    text = README.read_text()
-    for name, table in TABLES.items():
-        pattern = re.compile(rf"(<!-- table:{name} -->).*?(<!-- /table:{name} -->)", re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"bench/README.md has no <!-- table:{name} --> ... <!-- /table:{name} --> block")
-        text = pattern.sub(lambda match, table=table: f"{match.group(1)}\n{table()}\n{match.group(2)}", text)
-    README.write_text(text)
+    for document, tables in DOCUMENTS.items():
+        text = document.read_text()
+        for name, table in tables.items():
+            pattern = re.compile(rf"(<!-- table:{name} -->).*?(<!-- /table:{name} -->)", re.S)
+            if not pattern.search(text):
+                where = document.relative_to(ROOT)
+                raise SystemExit(f"{where} has no <!-- table:{name} --> ... <!-- /table:{name} --> block")
+            text = pattern.sub(lambda match, table=table: f"{match.group(1)}\n{table()}\n{match.group(2)}", text)
+        document.write_text(text)
 
 
 if __name__ == "__main__":
