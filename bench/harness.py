@@ -118,10 +118,22 @@ def redis_server():
         redis.stop()
 
 
-def cpu_seconds(pid):
-    """User + system CPU time a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+def cpu_seconds(pid, stat=None):
+    """User + system CPU time a process (or, with `stat`, one of its threads) has used so far, from /proc."""
+    fields = Path(stat or f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid):
+    """(main thread, all other threads) CPU seconds of a process: its event loop and its worker threads."""
+    main = other = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        seconds = cpu_seconds(pid, task / "stat")
+        if task.name == str(pid):
+            main += seconds
+        else:
+            other += seconds
+    return main, other
 
 
 def rss_kib(pid):

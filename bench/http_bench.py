@@ -25,7 +25,18 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import LOAD_CORE, RUNS, emit, fresh_database, manage_env, median_of, pinned, save, web_server
+from bench.harness import (
+    LOAD_CORE,
+    RUNS,
+    emit,
+    fresh_database,
+    manage_env,
+    median_of,
+    pinned,
+    save,
+    thread_cpu_seconds,
+    web_server,
+)
 from tests.support import manage
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
@@ -123,7 +134,17 @@ def summary(runs, floor=None, **labels):
     return emit(record)
 
 
-def measure(database, url, options, compare=None):
+def cpu_per_request(before, after, requests):
+    """The server's CPU µs per request on its event loop and its request threads (`thread_cpu_seconds` samples).
+
+    Whatever else the process did during the run is included (the keepers' 100 heartbeats
+    a second), so it is an upper bound of each endpoint's own cost.
+    """
+    loop, threads = (round(1e6 * (end - start) / requests) for start, end in zip(before, after, strict=True))
+    return {"cpu_us_event_loop": loop, "cpu_us_request_threads": threads}
+
+
+def measure(database, url, pid, options, compare=None):
     ids = register_clients(url, options.clients)
     compare_ids = register_clients(compare, options.clients) if compare else []
     cookie = user_cookie(url)
@@ -137,7 +158,10 @@ def measure(database, url, options, compare=None):
             runs = {name: [] for name, _, _ in servers}
             for _ in range(RUNS):
                 for name, base, server_args in servers:
+                    before = thread_cpu_seconds(pid)
                     run = wrk(base + path, script, options, server_args)
+                    if name == "make run":
+                        run |= cpu_per_request(before, thread_cpu_seconds(pid), run["requests"])
                     if endpoint in NAME_SERVER:
                         run["live_after"] = live_count(base)  # all 100 still live, or the map was smaller
                     runs[name].append(run)
@@ -169,8 +193,9 @@ def main():
     for database, engine_url in databases(options.postgres):
         with fresh_database(engine_url) as url:
             manage("shell", "-c", ROOMS, env=manage_env(url))
-            with web_server(database_url=url) as (server_url, _pid):
-                records += measure(database, server_url, options, options.compare if database == "sqlite" else None)
+            with web_server(database_url=url) as (server_url, pid):
+                compare = options.compare if database == "sqlite" else None
+                records += measure(database, server_url, pid, options, compare)
     save("http", records)
 
 

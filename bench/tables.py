@@ -129,16 +129,21 @@ def duplicates(*records):
 def http():
     document = results("http")
     rows = [
-        "| database | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors |",
-        "|---|---|---|---|---|---|---|",
+        "| database | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors "
+        "| CPU µs a request: event loop + request threads |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for record in document["records"]:
         runs = ", ".join(f"{value:,.0f}" for value in record["requests_per_s_runs"])
         server = "ours" if record["server"] == "make run" else "compared"
+        cpu = ""
+        if "cpu_us_event_loop" in record:
+            loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
+            cpu = f"{loop} + {threads} = {loop + threads}"
         rows.append(
             f"| {record['database']} | {server} | `{record['endpoint']}` | **{record['requests_per_s']:,.0f}** "
             f"({runs}) | {record['p50_ms']:.0f} ms | {record['p99_ms_median']:.0f} ms "
-            f"| {record.get('cost_in_floors', '')} |"
+            f"| {record.get('cost_in_floors', '')} | {cpu} |"
         )
     return measured(document, rows)
 
