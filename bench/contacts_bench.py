@@ -12,7 +12,9 @@ updates each lost or got wrong.
 """
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +23,7 @@ import uuid
 from bench.harness import RUNS, SERVER_CORE, emit, manage_env, pinned, save
 from contacts.client import ContactsClient
 from contacts.protocol import ClientUpdate
-from tests.support import free_port, manage, manage_command, spawn, stop_process, wait_for_port
+from tests.support import ROOT, free_port, manage, manage_command, spawn, stop_process, wait_for_port
 
 RECORDS = []
 
@@ -94,9 +96,9 @@ def one_stream(address, count):
     then never answer: such a run fails after 30 s.
     """
     user = f"throughput-{uuid.uuid4().hex[:8]}"
-    expected = {f"contact-{n:06d}".encode(): str(n % 10**9).encode() for n in range(count)}
-    frames = [ClientUpdate(name, b"0").encode() for name in expected]  # overwritten below: order must hold
-    frames += [ClientUpdate(name, phone).encode() for name, phone in expected.items()]
+    rows = stream_rows(count)
+    expected = dict(rows)  # the second value of each contact
+    frames = [ClientUpdate(name, phone).encode() for name, phone in rows]
     with ContactsClient(*address, user, timeout=120) as client:
         started = time.perf_counter()
         for at in range(0, len(frames), 256):
@@ -109,6 +111,67 @@ def one_stream(address, count):
     wrong = sum(stored[name] != phone for name, phone in expected.items() if name in stored)
     exact = lost == wrong == 0 and len(stored) == count
     return {"rate": len(frames) / elapsed, "exact": exact, "lost": lost, "wrong": wrong}
+
+
+def stream_rows(count):
+    """(contact, phone) of `one_stream`'s updates, in order: every contact twice, the second value last."""
+    names = [f"contact-{n:06d}".encode() for n in range(count)]
+    return [(name, b"0") for name in names] + [(name, str(n).encode()) for n, name in enumerate(names)]
+
+
+def store_cost(count, batch=2000):
+    """Run in the project (`manage.py shell`): CPU µs a row to store `one_stream`'s updates, two ways.
+
+    `sqlite`: the replica's upsert and clock save alone, on the driver's connection, one
+    transaction per batch: what SQLite itself costs. `store_writes`: the replica's storing
+    function (contacts.services) on the same batches, its Python and Django's cursor included.
+    """
+    from django.db import connection
+
+    from contacts import services
+    from contacts.models import Replica
+    from contacts.protocol import Update
+    from contacts.services import Write
+
+    rows = stream_rows(count)
+    connection.ensure_connection()
+    driver = connection.connection
+    upsert = services.upsert_sql().replace("%s", "?")
+    save_clock = f"UPDATE {Replica._meta.db_table} SET clock = ? WHERE id = ?"
+    replica = Replica.objects.create(name="store-cost-sqlite").id
+    batches = [
+        [
+            (replica, b"u", name, phone, clock, False, None)
+            for clock, (name, phone) in enumerate(rows[at : at + batch], at + 1)
+        ]
+        for at in range(0, len(rows), batch)
+    ]
+    started = time.process_time()
+    for clock, batch_rows in enumerate(batches):
+        driver.execute("BEGIN IMMEDIATE")
+        driver.executemany(upsert, batch_rows)
+        driver.execute(save_clock, (clock, replica))
+        driver.execute("COMMIT")
+    sqlite = time.process_time() - started
+    replica = Replica.objects.create(name="store-cost-services").id
+    writes = [Write(Update(clock, b"u", name, phone), True) for clock, (name, phone) in enumerate(rows, 1)]
+    started = time.process_time()
+    for at in range(0, len(writes), batch):
+        services.store_writes(replica, writes[at : at + batch], at + batch, at + batch)
+    store_writes = time.process_time() - started
+    print(json.dumps({"sqlite": 1e6 * sqlite / len(rows), "store_writes": 1e6 * store_writes / len(rows)}))
+
+
+def measure_store_cost(workdir, count):
+    """`store_cost` on a fresh SQLite file, in a child process pinned to the server core; reported per row."""
+    env = manage_env(f"sqlite:///{workdir}/store-cost.sqlite3")
+    manage("migrate", "-v0", env=env)
+    code = f"from bench.contacts_bench import store_cost; store_cost({count})"
+    command = pinned(manage_command("shell", "-c", code), SERVER_CORE)
+    output = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    cost = json.loads(output.strip().splitlines()[-1])
+    report("contacts_store_cpu_us_per_row_sqlite", cost["sqlite"], "µs", updates=2 * count)
+    report("contacts_store_cpu_us_per_row_store_writes", cost["store_writes"], "µs", updates=2 * count)
 
 
 def list_all_time(address, count=10_000, runs=20, metric="contacts_list_all_10k_ms"):
@@ -198,6 +261,7 @@ def main():
                 list_all_time(addresses[0])
                 exact = updates_per_second(addresses[0], args.updates)
             if not args.replicas:
+                measure_store_cost(workdir, args.updates)
                 # The same load on a replica with no peers: what one replica can store on its own.
                 port = free_port()
                 processes.append(start_replica(workdir, "alone", "bench-alone", port))

@@ -161,7 +161,13 @@ def capacity():
             f"| {record['p99_ms']} ms | {record['errors']} | {record['live_after']:,} "
             f"| {'**yes**' if record['holds'] else 'no'} |"
         )
-    return measured(document, rows)
+    held = {}
+    for record in document["records"]:
+        if record["holds"]:
+            server = "ours" if record["server"] == "make run" else "the compared server"
+            held[server] = max(held.get(server, 0), record["clients"])
+    most = "; ".join(f"{server} {clients:,}" for server, clients in held.items())
+    return measured(document, rows) + f"\n\nThe most live clients one core held: {most}."
 
 
 # chat_bench's servers as the README names them.
@@ -355,6 +361,12 @@ def contacts():
         if record := metrics.get(metric):
             rate = with_runs(record["value"], record["runs"], spec=",.0f")
             rows.append(f"| {what} | {rate}, {exactness(record['exact'])} | |")
+    for metric, what in (
+        ("contacts_store_cpu_us_per_row_sqlite", "SQLite alone: the upsert and clock save on the driver"),
+        ("contacts_store_cpu_us_per_row_store_writes", "the replica's storing function (`store_writes`)"),
+    ):
+        if record := metrics.get(metric):
+            rows.append(f"| CPU µs a row to store the same stream, {what} | {record['value']:.2f} | |")
     for metric, where in (
         ("contacts_list_all_10k_ms", "replica 1 of the 3-mesh"),
         ("contacts_list_all_10k_ms_no_peers", "the replica without peers"),

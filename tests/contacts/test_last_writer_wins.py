@@ -89,6 +89,27 @@ def test_a_newer_received_update_replaces_a_local_one():
     assert list_contacts(replica_id, b"ana") == [(b"bob", b"theirs")]
 
 
+def test_in_one_batch_a_local_write_beats_what_was_received_before_it_and_loses_to_newer_after_it():
+    replica_id, clock = replica()
+    stamped, _ = apply_batch(
+        replica_id,
+        clock,
+        [Update(50, b"ana", b"bob", b"theirs"), LocalWrite(b"ana", ClientUpdate(b"bob", b"mine"))],
+    )
+    assert stamped[0].clock == 51
+    assert state(replica_id) == {(b"ana", b"bob"): (51, False, b"mine")}
+    apply_batch(
+        replica_id,
+        clock,
+        [
+            LocalWrite(b"ana", ClientUpdate(b"bob", b"mine again")),
+            Delete(90, b"ana", b"bob"),
+            Update(60, b"ana", b"bob", b"late"),
+        ],
+    )
+    assert state(replica_id)[(b"ana", b"bob")][:2] == (90, True)
+
+
 def test_list_all_is_sorted_by_contact_name_and_leaves_out_tombstones_and_other_users():
     replica_id, clock = replica()
     writes = [LocalWrite(b"ana", ClientUpdate(name, b"1")) for name in (b"zoe", "Émile".encode(), b"bob", b"al")]
