@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 
-from bench.harness import RUNS, SERVER_CORE, emit, manage_env, pinned, save
+from bench.harness import RUNS, SERVER_CORE, emit, manage_env, pinned, save, thread_cpu_seconds
 from contacts.client import ContactsClient
 from contacts.protocol import ClientUpdate
 from tests.support import ROOT, free_port, manage, manage_command, spawn, stop_process, wait_for_port
@@ -55,12 +55,28 @@ def start_replicas(workdir, shared, cores=(SERVER_CORE,) * 3):
     return [("127.0.0.1", port) for port in ports], processes
 
 
-def updates_per_second(address, count, metric="contacts_updates_per_second"):
-    """The median of RUNS runs of `one_stream`; True if every run stored every update exactly."""
-    runs = [one_stream(address, count) for _ in range(RUNS)]
-    rates = sorted(run["rate"] for run in runs)
+def updates_per_second(address, count, metric="contacts_updates_per_second", pid=None):
+    """The median of RUNS runs of `one_stream`; True if every run stored every update exactly.
+
+    With the replica's `pid`, also its CPU µs per update on its event loop and on its other
+    threads (storing, reading), from the run with the median rate.
+    """
+    runs = []
+    for _ in range(RUNS):
+        before = thread_cpu_seconds(pid) if pid else None
+        run = one_stream(address, count)
+        if pid:
+            loop, threads = (
+                1e6 * (end - start) / (2 * count) for start, end in zip(before, thread_cpu_seconds(pid), strict=True)
+            )
+            run |= {"cpu_us_event_loop": round(loop, 2), "cpu_us_other_threads": round(threads, 2)}
+        runs.append(run)
+    runs.sort(key=lambda run: run["rate"])
+    median = runs[len(runs) // 2]
     exact = all(run["exact"] for run in runs)
-    report(metric, rates[len(rates) // 2], "updates/s", updates=2 * count, runs=rates, exact=exact)
+    cpu = {key: median[key] for key in ("cpu_us_event_loop", "cpu_us_other_threads") if key in median}
+    rates = [run["rate"] for run in runs]
+    report(metric, median["rate"], "updates/s", updates=2 * count, runs=rates, exact=exact, **cpu)
     return exact
 
 
@@ -267,7 +283,9 @@ def main():
                 processes.append(start_replica(workdir, "alone", "bench-alone", port))
                 wait_for_port(port, process=processes[-1])
                 alone = ("127.0.0.1", port)
-                exact &= updates_per_second(alone, args.updates, "contacts_updates_per_second_no_peers")
+                exact &= updates_per_second(
+                    alone, args.updates, "contacts_updates_per_second_no_peers", pid=processes[-1].pid
+                )
                 if args.compare:
                     host, _, compared_port = args.compare.rpartition(":")
                     compared = (host, int(compared_port))

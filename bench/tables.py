@@ -361,6 +361,12 @@ def contacts():
         if record := metrics.get(metric):
             rate = with_runs(record["value"], record["runs"], spec=",.0f")
             rows.append(f"| {what} | {rate}, {exactness(record['exact'])} | |")
+    if (record := metrics.get("contacts_updates_per_second_no_peers")) and "cpu_us_event_loop" in record:
+        loop, threads = record["cpu_us_event_loop"], record["cpu_us_other_threads"]
+        rows.append(
+            "| CPU µs an update, the replica without peers: event loop + its other threads "
+            f"| {loop:.2f} + {threads:.2f} = {loop + threads:.2f} | |"
+        )
     for metric, what in (
         ("contacts_store_cpu_us_per_row_sqlite", "SQLite alone: the upsert and clock save on the driver"),
         ("contacts_store_cpu_us_per_row_store_writes", "the replica's storing function (`store_writes`)"),
