@@ -3,7 +3,8 @@
 Channels' `database_sync_to_async` (asgiref's SyncToAsync on a thread-pool executor)
 costs about 145 µs of CPU per call on the 2-core machine, a plain queue and
 `call_soon_threadsafe` about 20 µs. The chat stores every message through one such call,
-so the difference is a quarter of its CPU per message. Calls run one at a time, in the
+so the difference is a quarter of its CPU per message; the contacts replica stores and
+reads through two such threads, one hop per batch. Calls run one at a time, in the
 order they were made, with the same connection hygiene as `database_sync_to_async`:
 stale connections are closed before and after each call.
 """
@@ -36,12 +37,19 @@ class DatabaseThread:
             if self.thread is None:
                 # A daemon: an interpreter that exits does not wait for it (a call in
                 # flight is a transaction never committed, so nothing half-written stays).
-                self.thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+                self.thread = threading.Thread(target=self._serve, args=(self.calls,), name=self.name, daemon=True)
                 self.thread.start()
 
-    def _serve(self):
-        while True:
-            loop, future, function, args = self.calls.get()
+    def close(self):
+        """Let the thread end once the calls already made have run; a later call starts a new one."""
+        with self.starting:
+            if self.thread is not None:
+                self.calls.put(None)
+                self.thread, self.calls = None, queue.SimpleQueue()
+
+    def _serve(self, calls):
+        while (call := calls.get()) is not None:
+            loop, future, function, args = call
             close_old_connections()
             try:
                 outcome = (_set_result, future, function(*args))

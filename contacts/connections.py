@@ -95,7 +95,12 @@ class PeerLink:
     applied_at: float = 0.0
 
     def send(self, data):
-        self.writer.write(data)
+        # The connection can be gone before this link's task notices and drops the link, and
+        # uvloop raises on a write to a closed transport: that error would end the session of
+        # the client whose write is being forwarded. Nothing is lost by not sending: a peer
+        # asks for everything when it links again.
+        if not self.writer.transport.is_closing():
+            self.writer.write(data)
 
     def cut(self, reason):
         """End the link from outside its own task (a silent peer): its read fails with `reason`."""

@@ -25,11 +25,11 @@ A peer must still never hold a write its origin then loses, and it does not, bec
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, connections
 from django.utils import timezone
 
+from chatsite.db_thread import DatabaseThread
 from contacts import services
 from contacts.models import shown
 from contacts.protocol import Delete, Update
@@ -66,8 +66,7 @@ class Replica:
         self.catching_up = set()
         self.peers_seen_at = None
         self.last_catchup_seconds = None  # for the metrics: see PeerLink.time_catchup
-        self.writes = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-writes")
-        self.reads = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-reads")
+        self.writes, self.reads = DatabaseThread(f"{name}-writes"), DatabaseThread(f"{name}-reads")
 
     async def open(self, tombstone_ttl):
         """Load the replica and its clock; refuse (StaleReplica) one away from its peers for longer than the TTL."""
@@ -80,15 +79,15 @@ class Replica:
         """Store every write already accepted, give back the unused clock reservation, release the database."""
         await self.until_stored(self.enqueued)
         await self.on_writes(services.release_clock, self.replica_id, self.clock.value)
-        for executor in (self.writes, self.reads):
-            await asyncio.get_running_loop().run_in_executor(executor, connections.close_all)
-            executor.shutdown()
+        for thread in (self.writes, self.reads):
+            await thread.run(connections.close_all)
+            thread.close()
 
     async def on_writes(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.writes, _with_connection, function, *args)
+        return await self.writes.run(_with_connection, function, *args)
 
     async def on_reads(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.reads, _with_connection, function, *args)
+        return await self.reads.run(_with_connection, function, *args)
 
     # --- the clock and the write queue ---
 

@@ -1,11 +1,14 @@
 """A write goes to the peers as soon as it is stamped, before its batch is stored."""
 
+import asyncio
 import threading
 
 import pytest
+import uvloop
 
 from contacts import services
 from contacts.client import ContactsClient
+from contacts.connections import PeerLink
 from contacts.protocol import Update
 from tests.contacts.in_process import FakePeer, replica_in_thread
 
@@ -56,3 +59,24 @@ def test_a_peer_that_links_while_a_write_is_being_stored_still_gets_it(monkeypat
             assert client.list_all() == [(b"bob", b"1")]
         finally:
             peer.close()
+
+
+def test_forwarding_to_a_peer_whose_connection_just_closed_does_not_fail_the_write():
+    """The link's own task drops a dead link a moment later; until then, sending to it is a no-op.
+
+    On uvloop (the replica's loop) a write to a closed transport raises, and the error ended
+    the session of the client whose write was being forwarded.
+    """
+
+    async def scenario():
+        server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", 0)
+        _, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+        link = PeerLink(b"peer", frames=None, writer=writer, outgoing=True)
+        writer.close()
+        await writer.wait_closed()
+        link.send(BOB.encode())
+        server.close()
+        await server.wait_closed()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())
