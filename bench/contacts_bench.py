@@ -1,7 +1,8 @@
 """Contacts replica benchmark: updates/s, ListAll of 10,000 contacts, convergence latency.
 
-Starts three replicas (`manage.py contact_replica`, full mesh, pinned to the server core)
-on fresh SQLite files unless `--replicas HOST:PORT HOST:PORT HOST:PORT` points at running
+Starts three replicas (`manage.py contact_replica`, full mesh, replicas 1 and 2 pinned to
+the server core and replica 3 to the load core, as separate as two cores allow) on fresh
+SQLite files unless `--replicas HOST:PORT HOST:PORT HOST:PORT` points at running
 ones, and prints one JSON line per metric (updates/s: the median of 3 runs); results in
 bench/results/contacts.json. `make bench` runs this on the load core.
 
@@ -20,7 +21,7 @@ import tempfile
 import time
 import uuid
 
-from bench.harness import RUNS, SERVER_CORE, emit, manage_env, pinned, save, thread_cpu_seconds
+from bench.harness import LOAD_CORE, RUNS, SERVER_CORE, emit, manage_env, pinned, save, thread_cpu_seconds
 from contacts.client import ContactsClient
 from contacts.protocol import ClientUpdate
 from tests.support import ROOT, free_port, manage, manage_command, spawn, stop_process, wait_for_port
@@ -261,7 +262,9 @@ def main():
     parser.add_argument("--compare", metavar="HOST:PORT", help="A running replica to compare with (the Go original).")
     parser.add_argument("--skip-mesh", action="store_true", help="Only the replica without peers (and --compare).")
     parser.add_argument(
-        "--replica-cores", default=",".join([SERVER_CORE] * 3), help="Cores of the mesh's three replicas, e.g. 0,0,1."
+        "--replica-cores",
+        default=",".join([SERVER_CORE, SERVER_CORE, LOAD_CORE]),
+        help="Cores of the mesh's three replicas (default: replica 1 and 2 on the server core, 3 on the load core).",
     )
     args = parser.parse_args()
     processes = []
