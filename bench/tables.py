@@ -126,6 +126,11 @@ def duplicates(*records):
     return "not counted"
 
 
+def side(record):
+    """Ours (the `make run` web process) or the server measured alongside it (the Go original)."""
+    return "ours" if record["server"] == "make run" else "compared"
+
+
 def http():
     document = results("http")
     rows = [
@@ -135,7 +140,7 @@ def http():
     ]
     for record in document["records"]:
         runs = ", ".join(f"{value:,.0f}" for value in record["requests_per_s_runs"])
-        server = "ours" if record["server"] == "make run" else "compared"
+        server = side(record)
         cpu = ""
         if "cpu_us_event_loop" in record:
             loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
@@ -155,7 +160,7 @@ def capacity():
         "|---|---|---|---|---|---|---|---|",
     ]
     for record in document["records"]:
-        server = "ours" if record["server"] == "make run" else "compared"
+        server = side(record)
         rows.append(
             f"| {server} | {record['clients']:,} | {record['heartbeats_per_s']:,} | {record['p50_ms']} ms "
             f"| {record['p99_ms']} ms | {record['errors']} | {record['live_after']:,} "
@@ -164,8 +169,7 @@ def capacity():
     held = {}
     for record in document["records"]:
         if record["holds"]:
-            server = "ours" if record["server"] == "make run" else "the compared server"
-            held[server] = max(held.get(server, 0), record["clients"])
+            held[side(record)] = max(held.get(side(record), 0), record["clients"])
     most = "; ".join(f"{server} {clients:,}" for server, clients in held.items())
     return measured(document, rows) + f"\n\nThe most live clients one core held: {most}."
 
