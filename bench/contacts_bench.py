@@ -164,10 +164,10 @@ def store_cost(count, batch=2000):
         for at in range(0, len(rows), batch)
     ]
     started = time.process_time()
-    for clock, batch_rows in enumerate(batches):
+    for batch_rows in batches:
         driver.execute("BEGIN IMMEDIATE")
         driver.executemany(upsert, batch_rows)
-        driver.execute(save_clock, (clock, replica))
+        driver.execute(save_clock, (batch_rows[-1][4], replica))  # the batch's newest clock
         driver.execute("COMMIT")
     sqlite = time.process_time() - started
     replica = Replica.objects.create(name="store-cost-services").id
