@@ -21,7 +21,17 @@ import tempfile
 import time
 import uuid
 
-from bench.harness import LOAD_CORE, RUNS, SERVER_CORE, emit, manage_env, pinned, save, thread_cpu_seconds
+from bench.harness import (
+    LOAD_CORE,
+    RUNS,
+    SERVER_CORE,
+    emit,
+    manage_env,
+    pinned,
+    save,
+    thread_cpu_seconds,
+    thread_cpu_us_each,
+)
 from contacts.client import ContactsClient
 from contacts.protocol import ClientUpdate
 from tests.support import ROOT, free_port, manage, manage_command, spawn, stop_process, wait_for_port
@@ -67,9 +77,7 @@ def updates_per_second(address, count, metric="contacts_updates_per_second", pid
         before = thread_cpu_seconds(pid) if pid else None
         run = one_stream(address, count)
         if pid:
-            loop, threads = (
-                1e6 * (end - start) / (2 * count) for start, end in zip(before, thread_cpu_seconds(pid), strict=True)
-            )
+            loop, threads = thread_cpu_us_each(pid, before, 2 * count)
             run |= {"cpu_us_event_loop": round(loop, 2), "cpu_us_other_threads": round(threads, 2)}
         runs.append(run)
     runs.sort(key=lambda run: run["rate"])

@@ -136,6 +136,11 @@ def thread_cpu_seconds(pid):
     return main, other
 
 
+def thread_cpu_us_each(pid, before, count):
+    """CPU µs per item on (main thread, other threads) since `before`, a `thread_cpu_seconds` sample."""
+    return tuple(1e6 * (end - start) / count for start, end in zip(before, thread_cpu_seconds(pid), strict=True))
+
+
 def rss_kib(pid):
     """Resident memory of a process, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

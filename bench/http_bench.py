@@ -35,6 +35,7 @@ from bench.harness import (
     pinned,
     save,
     thread_cpu_seconds,
+    thread_cpu_us_each,
     web_server,
 )
 from tests.support import manage
@@ -134,14 +135,14 @@ def summary(runs, floor=None, **labels):
     return emit(record)
 
 
-def cpu_per_request(before, after, requests):
-    """The server's CPU µs per request on its event loop and its request threads (`thread_cpu_seconds` samples).
+def cpu_per_request(pid, before, requests):
+    """The server's CPU µs per request on its event loop and its request threads since `before`.
 
     Whatever else the process did during the run is included (the keepers' 100 heartbeats
     a second), so it is an upper bound of each endpoint's own cost.
     """
-    loop, threads = (round(1e6 * (end - start) / requests) for start, end in zip(before, after, strict=True))
-    return {"cpu_us_event_loop": loop, "cpu_us_request_threads": threads}
+    loop, threads = thread_cpu_us_each(pid, before, requests)
+    return {"cpu_us_event_loop": round(loop), "cpu_us_request_threads": round(threads)}
 
 
 def measure(database, url, pid, options, compare=None):
@@ -161,7 +162,7 @@ def measure(database, url, pid, options, compare=None):
                     before = thread_cpu_seconds(pid)
                     run = wrk(base + path, script, options, server_args)
                     if name == "make run":
-                        run |= cpu_per_request(before, thread_cpu_seconds(pid), run["requests"])
+                        run |= cpu_per_request(pid, before, run["requests"])
                     if endpoint in NAME_SERVER:
                         run["live_after"] = live_count(base)  # all 100 still live, or the map was smaller
                     runs[name].append(run)

@@ -24,14 +24,17 @@ frames = (
 )
 
 
+def decoded_or_fault(frame):
+    """(the decoded nane frame, None), or (None, the error frame's JSON) when it is refused."""
+    try:
+        return protocol.decode_nane(frame, 10500), None
+    except protocol.ProtocolError as error:
+        return None, json.loads(protocol.nane_error(error))
+
+
 @given(frames)
 def test_any_nane_frame_decodes_or_names_its_fault(frame):
-    try:
-        result = protocol.decode_nane(frame, 10500)
-    except protocol.ProtocolError as error:
-        fault = json.loads(protocol.nane_error(error))
-    else:
-        fault = None
+    result, fault = decoded_or_fault(frame)
     if fault is not None:
         assert fault["error"]
     elif result is not protocol.PING:
@@ -94,12 +97,7 @@ recover_frames = st.fixed_dictionaries(
 
 @given(recover_frames)
 def test_any_recover_frame_decodes_or_names_its_fault(frame):
-    try:
-        result = protocol.decode_nane(frame, 10500)
-    except protocol.ProtocolError as error:
-        fault = json.loads(protocol.nane_error(error))
-    else:
-        fault = None
+    result, fault = decoded_or_fault(frame)
     if fault is not None:
         assert fault["error"]
         return
