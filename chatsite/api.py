@@ -24,3 +24,8 @@ class PublicAPIView(APIView):
     throttle_classes = []
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly
+
+    def perform_authentication(self, request):
+        # Nobody is authenticated here, so DRF's lazy path is taken: `request.user` is
+        # made (anonymous) only if a view reads it, not on every request.
+        pass

@@ -18,13 +18,15 @@ from chatsite.routing import websocket_urlpatterns  # noqa: E402
 from chatsite.wsgi_bridge import WSGIBridge  # noqa: E402
 from nameserver.announce import start_node_announcer  # noqa: E402
 
+handlers = DjangoHandlers()
 application = ProtocolTypeRouter(
     {
         "http": WSGIBridge(
-            DjangoHandlers(),
+            handlers,
             threads=settings.HTTP_THREADS,
             max_body_bytes=settings.HTTP_MAX_BODY_BYTES,
             stall_after=settings.HTTP_BATCH_STALL,
+            batch=handlers.batch,
         ),
         "websocket": BrowserOriginValidator(ConnectionsPerAddress(URLRouter(websocket_urlpatterns))),
     }

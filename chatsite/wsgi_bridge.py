@@ -16,6 +16,7 @@ most: then the waiting requests go to another thread, up to `threads` batches at
 """
 
 import asyncio
+import contextlib
 import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,11 @@ from http import HTTPStatus
 
 
 class WSGIBridge:
-    def __init__(self, wsgi_app, *, threads, max_body_bytes, stall_after):
+    """`batch`, if given, makes the context manager each batch runs in (`DjangoHandlers.batch`)."""
+
+    def __init__(self, wsgi_app, *, threads, max_body_bytes, stall_after, batch=contextlib.nullcontext):
         self.wsgi_app = wsgi_app
+        self.batch = batch
         self.max_body_bytes = max_body_bytes
         self.threads = threads
         self.stall_after = stall_after
@@ -75,12 +79,17 @@ class WSGIBridge:
 
     def run_batch(self, loop, started, batch):
         outcomes = []
-        for scope, body, _ in batch:
-            try:
-                outcomes.append((True, self.respond(scope, body)))
-            except BaseException as error:  # a fault of the bridge itself: Django answers its own errors
-                outcomes.append((False, error))
-        loop.call_soon_threadsafe(self.finished, started, batch, outcomes)
+        try:
+            with self.batch():
+                for scope, body, _ in batch:
+                    try:
+                        outcomes.append((True, self.respond(scope, body)))
+                    except BaseException as error:  # a fault of the bridge itself: Django answers its own errors
+                        outcomes.append((False, error))
+        except BaseException as error:  # the batch could not start or end: what has no answer fails
+            outcomes += [(False, error)] * (len(batch) - len(outcomes))
+        finally:
+            loop.call_soon_threadsafe(self.finished, started, batch, outcomes)
 
     def finished(self, started, batch, outcomes):
         self.running.remove(started)

@@ -16,8 +16,8 @@ from nameserver.serializers import LIVE_MAP_SCHEMA, HeartbeatSerializer, Registe
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malformed; the answer names each bad field.")
 
 
-def live_map(registry):
-    return HttpResponse(services.live_json(registry), content_type="application/json")
+def json_response(document):
+    return HttpResponse(document, content_type="application/json")
 
 
 class ClientListView(PublicAPIView):
@@ -25,7 +25,7 @@ class ClientListView(PublicAPIView):
 
     @extend_schema(summary="Live clients", responses={200: LIVE_MAP_SCHEMA})
     def get(self, request):
-        return live_map(self.registry)
+        return json_response(services.live_json(self.registry))
 
 
 class ClientView(PublicAPIView):
@@ -53,10 +53,11 @@ class ClientView(PublicAPIView):
         serializer = HeartbeatSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = serializer.validated_data["id"]
-        if not services.heartbeat(self.registry, key):
+        live = services.heartbeat(self.registry, key)
+        if live is None:
             name = self.registry._meta.verbose_name
             return Response({"error": f"{name} {key} is unknown or expired"}, status=status.HTTP_404_NOT_FOUND)
-        return live_map(self.registry)
+        return json_response(live)
 
 
 @extend_schema_view(get=extend_schema(summary="Live web nodes"))

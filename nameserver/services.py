@@ -13,18 +13,24 @@ def register(registry, *, ip, port, name, now=None):
 
 
 def heartbeat(registry, key, now=None):
-    """Mark a live entry alive now; False when the id is unknown or already expired.
+    """Mark a live entry alive now and return `live_json` after it; None when the id is unknown or already expired.
 
     One conditional UPDATE, so a heartbeat racing the pruner or another heartbeat
     never resurrects an expired entry and never loses its own write.
     """
     now = now or timezone.now()
-    return store.heartbeat(registry, key, now, ttl_cutoff(now), encode_entry_tail(now))
+    cutoff = ttl_cutoff(now)
+    entries = store.heartbeat(registry, key, now, cutoff, encode_entry_tail(now))
+    return None if entries is None else live_document(entries)
 
 
 def live_json(registry, now=None):
     """The `GET /clients` (or `/nodes`) map as JSON bytes: lowercase uuid → entry, expired ones left out."""
-    return ("{" + ", ".join(store.live_entries(registry, ttl_cutoff(now))) + "}").encode()
+    return live_document(store.live_entries(registry, ttl_cutoff(now)))
+
+
+def live_document(entries):
+    return ("{" + ", ".join(entries) + "}").encode()
 
 
 def live_client_count(now=None):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from channels.testing import HttpCommunicator
+from django.core import signals
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -80,3 +81,44 @@ def test_public_endpoints_answer_json_whatever_accept_or_format_say(client):
     token = client.post("/auth?format=switchroom", {"nickname": "fmt"}, content_type="application/json")
     assert token.status_code == 201
     assert set(token.json()) == {"token"}
+
+
+def scope(path):
+    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [(b"host", b"testserver")]}
+
+
+@pytest.fixture
+def request_cycles():
+    """How many times Django's request_started and request_finished were sent."""
+    sent = {"started": 0, "finished": 0}
+
+    def started(**kwargs):
+        sent["started"] += 1
+
+    def finished(**kwargs):
+        sent["finished"] += 1
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    yield sent
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+def test_public_requests_of_one_batch_share_one_request_cycle_and_pages_keep_their_own(request_cycles):
+    handlers = DjangoHandlers()
+    bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
+    with handlers.batch():
+        statuses = [bridge.respond(scope(path), b"")[0] for path in ("/api/settings", "/clients", "/api/settings")]
+        assert request_cycles == {"started": 1, "finished": 0}
+        statuses.append(bridge.respond(scope("/admin/login/"), b"")[0])  # Django's own handler, its own cycle
+    assert statuses == [200, 200, 200, 200]
+    assert request_cycles == {"started": 2, "finished": 2}
+
+
+async def test_the_bridge_runs_each_batch_in_the_handlers_request_cycle(request_cycles):
+    handlers = DjangoHandlers()
+    bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
+    for _ in range(3):
+        assert (await request(bridge, "/clients"))["status"] == 200
+    assert request_cycles == {"started": 3, "finished": 3}  # one request a batch here

@@ -1,6 +1,7 @@
 """HTTP reaches Django through chatsite.wsgi_bridge: handed over in batches, each request intact."""
 
 import asyncio
+import contextlib
 import json
 import threading
 
@@ -122,3 +123,23 @@ async def test_a_fault_in_the_wsgi_app_fails_only_its_own_request():
     broken, fine = await asyncio.gather(request(bridge, "/broken"), request(bridge, "/fine"), return_exceptions=True)
     assert isinstance(broken, RuntimeError)
     assert fine["body"] == b"fine"
+
+
+async def test_each_batch_runs_inside_the_batch_context_and_one_that_cannot_start_fails_its_requests():
+    log, refusals = [], []
+
+    @contextlib.contextmanager
+    def batch():
+        if refusals:
+            raise RuntimeError(refusals.pop())
+        log.append("start")
+        yield
+        log.append("end")
+
+    bridge = WSGIBridge(recording_app(log), threads=1, max_body_bytes=100, stall_after=60, batch=batch)
+    await request(bridge, "/one")
+    assert [entry if isinstance(entry, str) else entry[0] for entry in log] == ["start", "/one", "end"]
+    refusals.append("no batch")
+    with pytest.raises(RuntimeError, match="no batch"):
+        await request(bridge, "/two")
+    assert (await request(bridge, "/three"))["body"] == b"/three"  # the bridge goes on
