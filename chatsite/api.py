@@ -1,5 +1,7 @@
 """What the DRF views of every app share."""
 
+import functools
+
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -17,7 +19,13 @@ class JSONOnly(DefaultContentNegotiation):
 
 
 class PublicAPIView(APIView):
-    """An endpoint open to anyone, speaking JSON only: no session, no CSRF check, no auth work."""
+    """An endpoint open to anyone, speaking JSON only: no session, no CSRF check, no auth work.
+
+    DRF makes a view's parsers, renderers and negotiator anew for every request, and works
+    out its `Allow` header each time. Those of these views keep no state between requests,
+    so each view class makes them once: on the name server's heartbeat that was a tenth of
+    DRF's own cost. A subclass must not give them one that keeps state.
+    """
 
     authentication_classes = []
     permission_classes = []
@@ -25,7 +33,35 @@ class PublicAPIView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly
 
+    def get_parsers(self):
+        return shared_instances(tuple(self.parser_classes))
+
+    def get_renderers(self):
+        return shared_instances(tuple(self.renderer_classes))
+
+    def get_content_negotiator(self):
+        return shared_instances((self.content_negotiation_class,))[0]
+
+    @property
+    def default_response_headers(self):
+        return dict(class_response_headers(type(self)))  # a copy: DRF takes `Vary` out of it
+
     def perform_authentication(self, request):
         # Nobody is authenticated here, so DRF's lazy path is taken: `request.user` is
         # made (anonymous) only if a view reads it, not on every request.
         pass
+
+
+@functools.cache
+def shared_instances(classes):
+    return [cls() for cls in classes]
+
+
+@functools.cache
+def class_response_headers(view_class):
+    """APIView.default_response_headers, which depend only on the class."""
+    methods = [method.upper() for method in view_class.http_method_names if hasattr(view_class, method)]
+    headers = {"Allow": ", ".join(methods)}
+    if len(view_class.renderer_classes) > 1:
+        headers["Vary"] = "Accept"
+    return headers

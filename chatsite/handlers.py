@@ -95,6 +95,12 @@ def is_public_api(path):
     return match is not None and issubclass(getattr(match.func, "view_class", type(None)), PublicAPIView)
 
 
+@functools.lru_cache(maxsize=4096)
+def is_public_api_path_info(path_info):
+    """`is_public_api` of a WSGI `PATH_INFO` as the server gives it (latin-1 decoded)."""
+    return is_public_api(get_path_info({"PATH_INFO": path_info}))
+
+
 class DjangoHandlers:
     """A WSGI application: public JSON endpoints through APIHandler, the rest through Django's own."""
 
@@ -103,7 +109,7 @@ class DjangoHandlers:
         self.api = APIHandler()
 
     def __call__(self, environ, start_response):
-        handler = self.api if is_public_api(get_path_info(environ)) else self.full
+        handler = self.api if is_public_api_path_info(environ.get("PATH_INFO", "/")) else self.full
         return handler(environ, start_response)
 
     @contextlib.contextmanager

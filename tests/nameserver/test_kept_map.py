@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 
+from chatsite.handlers import DjangoHandlers
+from chatsite.wsgi_bridge import WSGIBridge
 from nameserver import services
 from nameserver.models import Client
 from tests.support import sql_statements
@@ -95,3 +97,19 @@ def test_the_map_is_read_again_only_after_a_write(api, register):
         live(api)
     assert unchanged == ["PRAGMA data_version"]
     assert [sql.split()[0] for sql in changed] == ["PRAGMA", "SELECT", "PRAGMA"]
+
+
+def test_one_request_cycle_asks_once_whether_others_wrote(register):
+    # The WSGI bridge runs a batch of requests in one cycle; all of them had arrived when it began.
+    register()
+    handlers = DjangoHandlers()
+    bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
+    get_clients = {"type": "http", "method": "GET", "path": "/clients", "query_string": b"", "headers": []}
+    with handlers.batch(), sql_statements() as statements:
+        assert [bridge.respond(get_clients, b"")[0] for _ in range(3)] == [200, 200, 200]
+    assert [sql.split()[0] for sql in statements] == ["PRAGMA", "SELECT", "PRAGMA"]  # the first read only
+    services.live_json(Client)  # the cycle's end closed the connection: a new map
+    with sql_statements() as outside_a_cycle:
+        for _ in range(2):
+            services.live_json(Client)
+    assert outside_a_cycle == ["PRAGMA data_version"] * 2
