@@ -44,7 +44,11 @@ class PublicAPIView(APIView):
 
     @property
     def default_response_headers(self):
-        return dict(class_response_headers(type(self)))  # a copy: DRF takes `Vary` out of it
+        # DRF's, which depend only on the class (`setup` gives every instance the same
+        # `head`); a copy each time, as DRF takes `Vary` out of it.
+        if type(self) not in CLASS_RESPONSE_HEADERS:
+            CLASS_RESPONSE_HEADERS[type(self)] = super().default_response_headers
+        return dict(CLASS_RESPONSE_HEADERS[type(self)])
 
     def perform_authentication(self, request):
         # Nobody is authenticated here, so DRF's lazy path is taken: `request.user` is
@@ -52,16 +56,9 @@ class PublicAPIView(APIView):
         pass
 
 
+CLASS_RESPONSE_HEADERS = {}
+
+
 @functools.cache
 def shared_instances(classes):
     return [cls() for cls in classes]
-
-
-@functools.cache
-def class_response_headers(view_class):
-    """APIView.default_response_headers, which depend only on the class."""
-    methods = [method.upper() for method in view_class.http_method_names if hasattr(view_class, method)]
-    headers = {"Allow": ", ".join(methods)}
-    if len(view_class.renderer_classes) > 1:
-        headers["Vary"] = "Accept"
-    return headers

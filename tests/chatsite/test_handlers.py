@@ -122,3 +122,10 @@ async def test_the_bridge_runs_each_batch_in_the_handlers_request_cycle(request_
     for _ in range(3):
         assert (await request(bridge, "/clients"))["status"] == 200
     assert request_cycles == {"started": 3, "finished": 3}  # one request a batch here
+
+
+def test_public_views_still_say_which_methods_they_allow(client):
+    response = client.patch("/client", {"id": "not-a-uuid"}, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Allow"] == "POST, PATCH, OPTIONS"
+    assert client.get("/clients")["Allow"] == "GET, HEAD, OPTIONS"
