@@ -9,8 +9,6 @@ table and column names and quoting, and its database exceptions.
 
 import contextlib
 
-from django.db import connections
-
 
 def statement(connection, model, template):
     """`template` with `{table}` and `{field name}` filled in, in the driver's parameter style.
@@ -24,9 +22,8 @@ def statement(connection, model, template):
 
 
 @contextlib.contextmanager
-def driver_cursor(using="default"):
-    """A cursor of the driver, on Django's connection `using`; errors come out as Django's."""
-    connection = connections[using]
+def driver_cursor(connection):
+    """A cursor of the driver, on Django's `connection`; errors come out as Django's."""
     # What Django's own cursor() does first: once per request, drop a connection that no
     # longer answers (CONN_HEALTH_CHECKS), then connect if need be.
     connection.close_if_health_check_failed()

@@ -62,7 +62,7 @@ def store(rooms, now, using="default"):
     # Inside someone else's transaction (a test, the shell) that one decides; else our own.
     own_transaction = not connection.in_atomic_block
     stored = []
-    with driver_cursor(using) as cursor:
+    with driver_cursor(connection) as cursor:
         try:
             if own_transaction:
                 cursor.execute(sql["begin"])

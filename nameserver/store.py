@@ -53,11 +53,14 @@ def statements(model, using):
 
 
 class KeptMap:
-    """Every row of one registry one SQLite connection has seen: id → (connected as stored, entry), oldest first."""
+    """Every row of one registry one SQLite connection has seen: `connected` as stored and
+    the entry, each by id, oldest first."""
 
     def __init__(self, driver_connection):
         self.driver_connection = driver_connection
-        self.rows = {}
+        self.connected = {}
+        self.entries = {}  # in the order of `connected`
+        self.in_order = True  # False once a heartbeat is older than the newest row (the clock went back)
         self.data_version = None
         self.changes = None
         self.checked_in = None  # the request cycle in which data_version was last read
@@ -74,19 +77,30 @@ class KeptMap:
         return self.changes == self.driver_connection.total_changes
 
     def read(self, cursor, sql):
-        self.rows = {row[0]: row[1:] for row in cursor.execute(sql).fetchall()}
+        rows = cursor.execute(sql).fetchall()
+        self.connected = {key: connected for key, connected, _ in rows}
+        self.entries = {key: entry for key, _, entry in rows}
+        self.in_order = True
         (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
         self.changes = self.driver_connection.total_changes
         self.checked_in = getattr(kept, "cycle", None)
 
     def apply(self, key, connected, entry):
         """Our own heartbeat, written just now."""
-        self.rows.pop(key, None)
-        self.rows[key] = (connected, entry)
+        if self.connected and connected < next(reversed(self.connected.values())):
+            self.in_order = False
+        self.connected.pop(key, None)
+        self.connected[key] = connected
+        self.entries.pop(key, None)
+        self.entries[key] = entry
         self.changes = self.driver_connection.total_changes
 
     def live_entries(self, cutoff):
-        return [entry for connected, entry in self.rows.values() if connected >= cutoff]
+        # Nearly always every row is live: when the oldest is, that is known without a look at the others.
+        if self.in_order and next(iter(self.connected.values()), cutoff) >= cutoff:
+            return list(self.entries.values())
+        rows = zip(self.connected.values(), self.entries.values(), strict=True)
+        return [entry for connected, entry in rows if connected >= cutoff]
 
 
 kept = threading.local()
@@ -120,7 +134,7 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
     connection = connections[using]
     stored_now, stored_cutoff = stored(connection, now), stored(connection, cutoff)
     key = model._meta.pk.get_db_prep_value(key, connection)
-    with driver_cursor(using) as cursor:
+    with driver_cursor(connection) as cursor:
         kept_now = kept_map(model, connection)
         if kept_now is not None and not kept_now.is_current(cursor):
             kept_now.read(cursor, statements(model, using)["all"])  # so the write below is all it lacks
@@ -138,7 +152,7 @@ def live_entries(model, cutoff, using="default"):
     """The stored JSON member of every row connected at or after `cutoff`."""
     connection = connections[using]
     stored_cutoff = stored(connection, cutoff)
-    with driver_cursor(using) as cursor:
+    with driver_cursor(connection) as cursor:
         kept_now = kept_map(model, connection)
         if kept_now is None:
             return live_rows(cursor, model, stored_cutoff, using)

@@ -1,5 +1,6 @@
 """On SQLite each connection keeps the live map between requests: it must never show a stale one."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -113,3 +114,16 @@ def test_one_request_cycle_asks_once_whether_others_wrote(register):
         for _ in range(2):
             services.live_json(Client)
     assert outside_a_cycle == ["PRAGMA data_version"] * 2
+
+
+def test_a_heartbeat_stamped_before_the_newest_row_still_expires_in_time(register, clock, settings):
+    # The wall clock may step back: the kept map is then no longer oldest first.
+    settings.NAMESERVER_TTL = 5
+    early = register(name="early")
+    clock.advance(3)
+    late = register(name="late")
+    assert set(json.loads(services.live_json(Client))) == {early, late}  # read into this connection's map
+    clock.advance(-2)
+    assert services.heartbeat(Client, early) is not None  # stamped 2 s before `late`
+    clock.advance(5.5)  # `early` is past the TTL, `late` is not
+    assert set(json.loads(services.live_json(Client))) == {late}
