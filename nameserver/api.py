@@ -1,5 +1,7 @@
 """The name server over DRF: `GET /clients`, `POST /client`, `PATCH /client`, and the same for web nodes."""
 
+import io
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
@@ -33,15 +35,23 @@ class ClientView(PublicAPIView):
     parser_classes = [GoJSONParser]
     content_negotiation_class = BodyIsJSON
 
+    def body_data(self, request):
+        """What `request.data` gives here, read by GoJSONParser straight from the body.
+
+        Every body of this view goes to that parser, so DRF's general path (content types,
+        streams, forms and files) has nothing to choose, yet it cost the heartbeat 13 % of
+        its instructions, as much as the UPDATE.
+        """
+        body = request.body
+        return GoJSONParser().parse(io.BytesIO(body)) if body else {}  # DRF too gives {} for no body
+
     @extend_schema(
         summary="Register a client",
         request=RegisterSerializer,
         responses={201: inline_serializer("Registered", {"id": serializers.UUIDField()}), 400: INVALID},
     )
     def post(self, request):
-        serializer = RegisterSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        entry = services.register(self.registry, **serializer.validated_data)
+        entry = services.register(self.registry, **RegisterSerializer.validated(self.body_data(request)))
         return Response({"id": str(entry.id)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -50,9 +60,7 @@ class ClientView(PublicAPIView):
         responses={200: LIVE_MAP_SCHEMA, 400: INVALID, 404: ERROR},
     )
     def patch(self, request):
-        serializer = HeartbeatSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        key = serializer.validated_data["id"]
+        key = HeartbeatSerializer.validated(self.body_data(request))["id"]
         live = services.heartbeat(self.registry, key)
         if live is None:
             name = self.registry._meta.verbose_name

@@ -49,8 +49,17 @@ class FlatSerializer(serializers.Serializer):
     def run_validation(self, data=empty):
         if not isinstance(data, Mapping):
             return super().run_validation(data)  # DRF's own answer to a non-object
+        return self.validated(data)
+
+    @classmethod
+    def validated(cls, data):
+        """The validated data of `data`, or the ValidationError that `is_valid(raise_exception=True)`
+        raises, without making a serializer: making one and asking it cost 11 % of a
+        heartbeat's instructions."""
+        if not isinstance(data, Mapping):
+            cls(data=data).is_valid(raise_exception=True)
         values, errors = {}, {}
-        for name, field in self.shared_fields().items():
+        for name, field in cls.shared_fields().items():
             try:
                 values[name] = field.run_validation(data.get(name, empty))
             except ValidationError as error:
