@@ -56,9 +56,10 @@ format: setup-dev
 	ruff format .
 	ruff check --fix .
 
-# The figures of bench/README.md (~40 min; needs wrk and redis-server): bench/results/*.json and *.png.
+# The figures of bench/README.md (~45 min; needs wrk, valgrind and redis-server): bench/results/*.json and *.png.
 bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	@command -v valgrind >/dev/null || { echo "make bench needs valgrind: apt-get install valgrind"; exit 1; }
 	python -m bench.run
 
 # Crash, restart and SIGTERM scenarios (real processes); figures in bench/results/faults.jsonl.

@@ -2,7 +2,7 @@
 
 Each one starts its own servers pinned to core 0, drives them from core 1, takes the
 median of 3 runs, prints JSON lines and saves bench/results/<name>.json; bench/charts.py
-draws the PNGs bench/README.md shows. Takes about 40 minutes on the 2-core machine.
+draws the PNGs bench/README.md shows. Takes about 45 minutes on the 2-core machine.
 """
 
 import subprocess
@@ -18,6 +18,7 @@ def run(module, core=None):
 
 def main():
     run("bench.http_bench")
+    run("bench.instructions", LOAD_CORE)
     run("bench.nameserver_capacity", LOAD_CORE)
     run("bench.contacts_bench", LOAD_CORE)
     run("bench.chat_bench")

@@ -153,6 +153,13 @@ def http():
     return measured(document, rows)
 
 
+def instructions():
+    document = results("instructions")
+    rows = ["| endpoint | instructions a request (request thread) |", "|---|---|"]
+    rows += [f"| `{record['endpoint']}` | {record['instructions']:,} |" for record in document["records"]]
+    return measured(document, rows)
+
+
 def capacity():
     document = results("nameserver_capacity")
     rows = [
@@ -451,6 +458,7 @@ DOCUMENTS = {
         "soak": soak,
         "http": http,
         "capacity": capacity,
+        "instructions": instructions,
         "chat": chat,
         "chat_latency": chat_latency,
         "chat_ceiling": chat_ceiling,

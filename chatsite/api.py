@@ -23,8 +23,8 @@ class PublicAPIView(APIView):
 
     DRF makes a view's parsers, renderers and negotiator anew for every request, and works
     out its `Allow` header each time. Those of these views keep no state between requests,
-    so each view class makes them once: on the name server's heartbeat that was a tenth of
-    DRF's own cost. A subclass must not give them one that keeps state.
+    so each view class makes them once (about 3 % of a heartbeat's instructions). A
+    subclass must not give them one that keeps state.
     """
 
     authentication_classes = []

@@ -9,7 +9,7 @@ server's queries. Requests to a public endpoint go through a handler with
 The public endpoints also share one request cycle per batch of the WSGI bridge: Django's
 `request_started` and `request_finished` (which reset the query logs, check every
 database connection's health and age, and close the caches) run once around the batch
-instead of around each request. On a heartbeat they cost as much as its UPDATE.
+instead of around each request. On a heartbeat they took about a seventh of its time.
 """
 
 import contextlib
