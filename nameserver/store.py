@@ -135,11 +135,9 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
     stored_now, stored_cutoff = stored(connection, now), stored(connection, cutoff)
     key = model._meta.pk.get_db_prep_value(key, connection)
     with driver_cursor(connection) as cursor:
-        kept_now = kept_map(model, connection)
-        if kept_now is not None and not kept_now.is_current(cursor):
-            kept_now.read(cursor, statements(model, using)["all"])  # so the write below is all it lacks
-        row = cursor.execute(statements(model, using)["heartbeat"], (stored_now, entry_tail, key, stored_cutoff))
-        row = row.fetchone()
+        kept_now = up_to_date_map(cursor, model, connection)  # so the write below is all it lacks
+        sql = statements(model, using)["heartbeat"]
+        row = cursor.execute(sql, (stored_now, entry_tail, key, stored_cutoff)).fetchone()
         if row is None:
             return None
         if kept_now is None:
@@ -153,12 +151,18 @@ def live_entries(model, cutoff, using="default"):
     connection = connections[using]
     stored_cutoff = stored(connection, cutoff)
     with driver_cursor(connection) as cursor:
-        kept_now = kept_map(model, connection)
+        kept_now = up_to_date_map(cursor, model, connection)
         if kept_now is None:
             return live_rows(cursor, model, stored_cutoff, using)
-        if not kept_now.is_current(cursor):
-            kept_now.read(cursor, statements(model, using)["all"])
         return kept_now.live_entries(stored_cutoff)
+
+
+def up_to_date_map(cursor, model, connection):
+    """`kept_map`, read again if it may be stale."""
+    kept_now = kept_map(model, connection)
+    if kept_now is not None and not kept_now.is_current(cursor):
+        kept_now.read(cursor, statements(model, connection.alias)["all"])
+    return kept_now
 
 
 def live_rows(cursor, model, stored_cutoff, using):
