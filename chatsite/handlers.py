@@ -14,6 +14,7 @@ instead of around each request. On a heartbeat they took about a seventh of its 
 
 import contextlib
 import functools
+import threading
 
 from django.conf import settings
 from django.core import signals
@@ -107,16 +108,23 @@ class DjangoHandlers:
     def __init__(self):
         self.full = WSGIHandler()
         self.api = APIHandler()
+        self.in_batch = threading.local()
 
     def __call__(self, environ, start_response):
-        handler = self.api if is_public_api_path_info(environ.get("PATH_INFO", "/")) else self.full
-        return handler(environ, start_response)
+        if not is_public_api_path_info(environ.get("PATH_INFO", "/")):
+            return self.full(environ, start_response)
+        if getattr(self.in_batch, "open", False):
+            return self.api(environ, start_response)
+        with self.batch():  # a public request on its own: its own cycle, as Django gives it
+            return self.api(environ, start_response)
 
     @contextlib.contextmanager
     def batch(self):
         """One Django request cycle around a batch of the bridge (Django's own handler still has one per request)."""
         signals.request_started.send(sender=APIHandler, environ=None)
+        self.in_batch.open = True
         try:
             yield
         finally:
+            self.in_batch.open = False
             signals.request_finished.send(sender=APIHandler)

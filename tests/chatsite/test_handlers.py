@@ -129,3 +129,11 @@ def test_public_views_still_say_which_methods_they_allow(client):
     assert response.status_code == 400
     assert response["Allow"] == "POST, PATCH, OPTIONS"
     assert client.get("/clients")["Allow"] == "GET, HEAD, OPTIONS"
+
+
+async def test_a_public_request_outside_a_batch_gets_a_request_cycle_of_its_own(app, request_cycles):
+    # A bridge made without `batch` (as in these tests' `app`): nothing else would end the
+    # cycle, and the request thread's database connection would stay open.
+    for _ in range(2):
+        assert (await request(app, "/clients"))["status"] == 200
+    assert request_cycles == {"started": 2, "finished": 2}
