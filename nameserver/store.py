@@ -141,7 +141,7 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
         if row is None:
             return None
         if kept_now is None:
-            return live_rows(cursor, model, stored_cutoff, using)
+            return live_rows(cursor, model, connection, stored_cutoff)
         kept_now.apply(key, stored_now, row[0])
         return kept_now.live_entries(stored_cutoff)
 
@@ -153,7 +153,7 @@ def live_entries(model, cutoff, using="default"):
     with driver_cursor(connection) as cursor:
         kept_now = up_to_date_map(cursor, model, connection)
         if kept_now is None:
-            return live_rows(cursor, model, stored_cutoff, using)
+            return live_rows(cursor, model, connection, stored_cutoff)
         return kept_now.live_entries(stored_cutoff)
 
 
@@ -165,9 +165,10 @@ def up_to_date_map(cursor, model, connection):
     return kept_now
 
 
-def live_rows(cursor, model, stored_cutoff, using):
+def live_rows(cursor, model, connection, stored_cutoff):
     """`live_entries` read from the table."""
-    return [entry for (entry,) in cursor.execute(statements(model, using)["live"], (stored_cutoff,)).fetchall()]
+    sql = statements(model, connection.alias)["live"]
+    return [entry for (entry,) in cursor.execute(sql, (stored_cutoff,)).fetchall()]
 
 
 def stored(connection, moment):

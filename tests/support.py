@@ -55,6 +55,11 @@ def sql_statements():
         connection.connection.set_trace_callback(None)
 
 
+def http_scope(path):
+    """The ASGI scope of a plain request to `path`, for calling the WSGI bridge's `respond`."""
+    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [(b"host", b"testserver")]}
+
+
 def require(available, reason):
     """Skip with `reason` when a component is missing; under CI, fail instead."""
     if available:

@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from chatsite.handlers import APIHandler, DjangoHandlers, is_public_api
 from chatsite.wsgi_bridge import WSGIBridge
+from tests.support import http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,10 +84,6 @@ def test_public_endpoints_answer_json_whatever_accept_or_format_say(client):
     assert set(token.json()) == {"token"}
 
 
-def scope(path):
-    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [(b"host", b"testserver")]}
-
-
 @pytest.fixture
 def request_cycles():
     """How many times Django's request_started and request_finished were sent."""
@@ -109,9 +106,9 @@ def test_public_requests_of_one_batch_share_one_request_cycle_and_pages_keep_the
     handlers = DjangoHandlers()
     bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
     with handlers.batch():
-        statuses = [bridge.respond(scope(path), b"")[0] for path in ("/api/settings", "/clients", "/api/settings")]
+        statuses = [bridge.respond(http_scope(path), b"")[0] for path in ("/api/settings", "/clients", "/api/settings")]
         assert request_cycles == {"started": 1, "finished": 0}
-        statuses.append(bridge.respond(scope("/admin/login/"), b"")[0])  # Django's own handler, its own cycle
+        statuses.append(bridge.respond(http_scope("/admin/login/"), b"")[0])  # Django's own handler, its own cycle
     assert statuses == [200, 200, 200, 200]
     assert request_cycles == {"started": 2, "finished": 2}
 

@@ -11,7 +11,7 @@ from chatsite.handlers import DjangoHandlers
 from chatsite.wsgi_bridge import WSGIBridge
 from nameserver import services
 from nameserver.models import Client
-from tests.support import sql_statements
+from tests.support import http_scope, sql_statements
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # autocommit, as in the server: the map is kept only there
@@ -105,7 +105,7 @@ def test_one_request_cycle_asks_once_whether_others_wrote(register):
     register()
     handlers = DjangoHandlers()
     bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
-    get_clients = {"type": "http", "method": "GET", "path": "/clients", "query_string": b"", "headers": []}
+    get_clients = http_scope("/clients")
     with handlers.batch(), sql_statements() as statements:
         assert [bridge.respond(get_clients, b"")[0] for _ in range(3)] == [200, 200, 200]
     assert [sql.split()[0] for sql in statements] == ["PRAGMA", "SELECT", "PRAGMA"]  # the first read only
