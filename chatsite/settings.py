@@ -246,3 +246,8 @@ CONTACTS_STORE_RETRY_INTERVAL = env_float("CONTACTS_STORE_RETRY_INTERVAL", 1.0)
 CONTACTS_CLOCK_LEASE = env_int("CONTACTS_CLOCK_LEASE", 10000)
 CONTACTS_TOMBSTONE_TTL = env_float("CONTACTS_TOMBSTONE_TTL", 10 * 24 * 3600.0)
 CONTACTS_TOMBSTONE_PURGE_INTERVAL = env_float("CONTACTS_TOMBSTONE_PURGE_INTERVAL", 3600.0)
+# A secret every replica of a cluster shares: a peer must prove it in its handshake (contacts/peer_auth.py).
+# Unset, a server handshake is accepted from any configured peer's address, as the Go replica does no proof.
+CONTACTS_PEER_SECRET = env_str("CONTACTS_PEER_SECRET", "")
+# How far a peer's proof may be from this replica's time, in seconds; a proof is used once within it.
+CONTACTS_PEER_PROOF_WINDOW = env_float("CONTACTS_PEER_PROOF_WINDOW", 120.0)

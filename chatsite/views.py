@@ -1,7 +1,5 @@
 """Health, readiness and metrics: what load balancers, orchestrators and Prometheus ask."""
 
-import ipaddress
-
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,6 +8,7 @@ from rest_framework.response import Response
 
 from chatsite import health, metrics
 from chatsite.api import PublicAPIView
+from chatsite.networks import is_in_networks
 
 READY = inline_serializer(
     "Readiness",
@@ -40,12 +39,7 @@ class ReadyView(PublicAPIView):
 
 def is_allowed_scraper(address):
     """Whether a client at `address` may read the metrics (METRICS_ALLOWED_NETS)."""
-    try:
-        client = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    client = getattr(client, "ipv4_mapped", None) or client  # ::ffff:10.1.2.3 is 10.1.2.3
-    return any(client in network for network in settings.METRICS_ALLOWED_NETS)
+    return is_in_networks(address, settings.METRICS_ALLOWED_NETS)
 
 
 class MetricsView(PublicAPIView):

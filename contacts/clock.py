@@ -8,7 +8,7 @@ what the loop decided (see `Replica` for why a failed batch is retried rather th
 
 from dataclasses import dataclass
 
-from contacts.protocol import Delete
+from contacts.protocol import MAX_CLOCK, Delete, ProtocolError
 
 UPDATE_RANK = 0
 DELETE_RANK = 1
@@ -41,17 +41,38 @@ class Version:
         return cls(frame.clock, UPDATE_RANK, frame.phone)
 
 
+class ClockOutOfRange(ProtocolError):
+    """A received clock past the replica's limit: the frame is refused and its connection closed."""
+
+
+class ClockExhausted(Exception):
+    """The clock is at its limit: no local write can be stamped until it is reset (see `clock_limit`)."""
+
+
+def clock_limit(clock_lease):
+    """The largest clock a replica accepts or stamps: the wire's largest, less room for one reservation.
+
+    Every clock on the wire is 4 bytes, and a replica saves `clock_lease` ticks ahead of the
+    clock before it stamps with them. A clock past this limit would leave a reservation
+    that no 4-byte clock can reach, so it is never observed or stamped: a frame carrying
+    one is refused (docs/protocols/contacts.md, "Clocks from outside").
+    """
+    return MAX_CLOCK - clock_lease
+
+
 class LamportClock:
     """A replica's logical time: local writes tick it, received clocks pull it forward.
 
     `reserved` is the value saved in the database ahead of use (a lease): no write is
     stamped past it, so a replica restarted after a crash resumes at or beyond every clock
     it ever sent, including clocks of writes that reached its peers but not its own disk.
+    Neither it nor the value ever passes `limit`, so every clock it holds can be sent.
     """
 
-    def __init__(self, value=0, reserved=None):
+    def __init__(self, value=0, reserved=None, limit=MAX_CLOCK):
         self.value = value
         self.reserved = value if reserved is None else reserved
+        self.limit = limit
 
     def can_tick(self):
         """Whether the next tick stays within the saved reservation."""
@@ -64,10 +85,20 @@ class LamportClock:
         return self.value
 
     def observe(self, clock):
+        """Pull the clock forward to a received `clock`; one past the limit is refused and changes nothing."""
+        if clock > self.limit:
+            raise ClockOutOfRange(f"clock {clock} is past this replica's limit {self.limit}")
         if clock > self.value:
             self.value = clock
         return self.value
 
+    def next_reservation(self, lease):
+        """The reservation to save before stamping up to `lease` more writes (never past the limit)."""
+        return min(self.value + lease, self.limit)
+
+    def exhausted(self):
+        return self.value >= self.limit
+
     def reserve(self, reserved):
         """Record a reservation the database now holds (reservations only grow)."""
-        self.reserved = max(self.reserved, reserved)
+        self.reserved = max(self.reserved, min(reserved, self.limit))

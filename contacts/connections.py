@@ -119,7 +119,7 @@ class PeerLink:
                 if any(isinstance(frame, AskForUpdate) for frame in frames):
                     spawn(self.send_snapshot(replica))
                     frames = [frame for frame in frames if not isinstance(frame, AskForUpdate)]
-                sequence = await replica.receive(frames)
+                sequence = await replica.receive(frames, link.name)
                 if any(isinstance(frame, Update | protocol.Delete) for frame in frames):
                     link.last_write = sequence
         finally:

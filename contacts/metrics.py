@@ -5,8 +5,16 @@ write path keeps only a count per batch. A replica process is no web process: it
 `/metrics` of Django's to share.
 """
 
-from prometheus_client import CollectorRegistry, start_http_server
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from django.conf import settings
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
+
+from chatsite.networks import is_in_networks
 
 
 class ReplicaFigures:
@@ -43,8 +51,28 @@ class ReplicaFigures:
 
 
 def serve_metrics(server, host, port):
-    """Serve the figures of a ReplicaServer over HTTP on a daemon thread; returns the HTTP server (call shutdown())."""
+    """Serve the figures of a ReplicaServer over HTTP on a daemon thread; returns the HTTP server (call shutdown()).
+
+    Only to METRICS_ALLOWED_NETS, as the web process's `/metrics`: the others get 403.
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ReplicaFigures(server))
-    http_server, _ = start_http_server(port, addr=host, registry=registry)
+    figures = make_wsgi_app(registry)
+
+    def allowed_only(environ, start_response):
+        if not is_in_networks(environ.get("REMOTE_ADDR", ""), settings.METRICS_ALLOWED_NETS):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"Metrics are served to METRICS_ALLOWED_NETS only (loopback unless set).\n"]
+        return figures(environ, start_response)
+
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    http_server = make_server(host, port, allowed_only, Server, handler_class=QuietHandler)
+    threading.Thread(target=http_server.serve_forever, name="replica-metrics", daemon=True).start()
     return http_server
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        """No access log: a scrape every few seconds is not news."""

@@ -79,23 +79,40 @@ def encode_clock(clock):
 
 @dataclass(frozen=True, slots=True)
 class Handshake:
-    """The first bytes of a connection: who is calling (server or client) and its name."""
+    """The first bytes of a connection: who is calling (server or client), its name, and an optional proof.
+
+    `proof` rides in the name field after the name's NUL, where every reader (the Go
+    replica's too) stops: a replica that shares `CONTACTS_PEER_SECRET` puts its
+    authenticator there (contacts/peer_auth.py), and a peer that knows no secret ignores it.
+    It holds no NUL (the padding after it is NUL).
+    """
 
     role: int
     name: bytes
+    proof: bytes = b""
 
     def encode(self):
         if self.role not in (ROLE_SERVER, ROLE_CLIENT):
             raise ProtocolError(f"unknown role {self.role!r}")
-        return bytes([self.role]) + _NAME.pack(encode_string(self.name, NAME_WIDTH))
+        name = encode_string(self.name, NAME_WIDTH)
+        if b"\0" in self.proof:
+            raise ProtocolError("a handshake proof cannot contain NUL")
+        if self.proof and len(name) + 1 + len(self.proof) > NAME_WIDTH:
+            raise ProtocolError(f"a {len(name)}-byte name leaves no room for a {len(self.proof)}-byte proof")
+        field = name + b"\0" + self.proof if self.proof else name
+        return bytes([self.role]) + _NAME.pack(field)
 
 
 def decode_handshake(data):
+    """A handshake; an empty name is refused (no replica or user is called nothing)."""
     if len(data) != HANDSHAKE_SIZE:
         raise ProtocolError(f"a handshake is {HANDSHAKE_SIZE} bytes, got {len(data)}")
     if data[0] not in (ROLE_SERVER, ROLE_CLIENT):
         raise ProtocolError(f"unknown role byte {data[0]}")
-    return Handshake(data[0], decode_string(data[1:]))
+    name = decode_string(data[1:])
+    if not name:
+        raise ProtocolError("a handshake must name its replica or user")
+    return Handshake(data[0], name, data[2 + len(name) :].rstrip(b"\0"))
 
 
 def encode_name(name):
@@ -155,11 +172,15 @@ def client_payload_size(command):
 def decode_client_frame(command, payload):
     if len(payload) != client_payload_size(command):
         raise ProtocolError(f"client command {command} needs {CLIENT_PAYLOAD_SIZES[command]} bytes, got {len(payload)}")
+    if command == 3:
+        return ListAll()
+    contact = decode_string(payload[:NAME_WIDTH])
+    if not contact:
+        # Refused, not stored: a contact without a name could be listed but never told apart.
+        raise ProtocolError("a contact must have a name")
     if command == 1:
-        return ClientUpdate(decode_string(payload[:NAME_WIDTH]), decode_string(payload[NAME_WIDTH:]))
-    if command == 2:
-        return ClientDelete(decode_string(payload))
-    return ListAll()
+        return ClientUpdate(contact, decode_string(payload[NAME_WIDTH:]))
+    return ClientDelete(contact)
 
 
 # --- the ListAll answer ---

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from chatsite.db_thread import DatabaseThread
 from contacts import services
+from contacts.clock import ClockExhausted, ClockOutOfRange
 from contacts.models import shown
 from contacts.protocol import Delete, Update
 from contacts.services import Write
@@ -92,29 +93,59 @@ class Replica:
     # --- the clock and the write queue ---
 
     async def write_local(self, user, frames):
-        """Stamp a client's Updates and Deletes and queue them; returns the sequence of the last one."""
+        """Stamp a client's Updates and Deletes and queue them; returns the sequence of the last one.
+
+        ClockExhausted once the clock is at its limit; the writes stamped before it stand.
+        """
         await self.until_room()
+        stamped = []
+        try:
+            while len(stamped) < len(frames):
+                if not self.clock.can_tick():
+                    await self.reserve_clock()
+                stamped += self.stamp(user, frames[len(stamped) :])
+        finally:
+            # To the peers at once, before the batch is stored: see "Propagation" in the module docstring.
+            if stamped and self.links:
+                self.forward(b"".join(frame.encode() for frame in stamped))
+            sequence = self.enqueue(len(stamped))
+        return sequence
+
+    def stamp(self, user, frames):
+        """Stamp and queue as many of a client's frames as the reservation allows; returns their server frames."""
         clock, waiting, stamped = self.clock, self.waiting, []
         for frame in frames:
             if not clock.can_tick():
-                await self.reserve_clock()
+                break
             stamped.append(services.stamp(user, frame, clock))
             waiting.append(Write(stamped[-1], True))
-        # To the peers at once, before the batch is stored: see "Propagation" in the module docstring.
-        if self.links:
-            self.forward(b"".join(frame.encode() for frame in stamped))
-        return self.enqueue(len(frames))
+        return stamped
 
-    async def receive(self, frames):
-        """Take a peer's frames: every clock pulls ours forward, Updates and Deletes are queued to store."""
+    async def receive(self, frames, peer=b"?"):
+        """Take a peer's frames: every clock pulls ours forward, Updates and Deletes are queued to store.
+
+        A clock past the limit is refused (ClockOutOfRange, and the link is closed): the
+        frames before it stand, it and those after it change nothing.
+        """
         await self.until_room()
-        count = 0
+        writes, refused = self.observe(frames)
+        self.waiting += writes
+        sequence = self.enqueue(len(writes))
+        if refused is not None:
+            raise ClockOutOfRange(f"peer {shown(peer)} sent {refused}; frame refused")
+        return sequence
+
+    def observe(self, frames):
+        """The writes among a peer's frames, each clock observed in order: (writes, the refusal that stopped them)."""
+        writes, observe = [], self.clock.observe
         for frame in frames:
-            self.clock.observe(frame.clock)
+            try:
+                observe(frame.clock)
+            except ClockOutOfRange as refused:
+                return writes, refused
             if isinstance(frame, Update | Delete):
-                self.waiting.append(Write(frame, False))
-                count += 1
-        return self.enqueue(count)
+                writes.append(Write(frame, False))
+        return writes, None
 
     def enqueue(self, count):
         self.enqueued += count
@@ -124,7 +155,12 @@ class Replica:
 
     async def reserve_clock(self):
         """Save a new reservation before stamping past the old one (rare: each stored batch renews it)."""
-        reserved = self.clock.value + self.clock_lease
+        reserved = self.clock.next_reservation(self.clock_lease)
+        if reserved <= self.clock.value:
+            raise ClockExhausted(
+                f"{self.name}'s clock is at its limit {self.clock.limit}: no write can be stamped. "
+                "Stop it and start it once with --reset-clock (docs/protocols/contacts.md)."
+            )
         self.clock.reserve(await self.on_writes(services.reserve_clock, self.replica_id, reserved))
 
     async def until_room(self):
@@ -150,7 +186,7 @@ class Replica:
             del self.waiting[: self.batch_size]
             self.has_room.set()
             clock = self.clock.value
-            reserved = clock + self.clock_lease
+            reserved = self.clock.next_reservation(self.clock_lease)
             while True:
                 try:
                     await self.on_writes(services.store_writes, self.replica_id, batch, clock, reserved)

@@ -8,10 +8,14 @@ database read and write in contacts/services.py.
 import asyncio
 import logging
 import random
+import socket
+import time
 from datetime import timedelta
 
 from contacts import protocol
+from contacts.clock import ClockExhausted
 from contacts.connections import ClientSession, FrameReader, PeerLink
+from contacts.peer_auth import PeerGate, make_proof, normalised
 from contacts.protocol import Handshake, HeartBeat, ProtocolError
 from contacts.replica import Replica
 
@@ -27,7 +31,10 @@ def parse_address(text):
 
 
 class ReplicaServer:
-    """A contacts replica: serves clients and peers on `listen`, dials every address in `peers`."""
+    """A contacts replica: serves clients and peers on `listen`, dials every address in `peers`.
+
+    Only the hosts of `peers` and `accept_peers` may speak to it as a server (contacts/peer_auth.py).
+    """
 
     def __init__(
         self,
@@ -35,6 +42,9 @@ class ReplicaServer:
         listen,
         peers=(),
         *,
+        accept_peers=(),
+        peer_secret=b"",
+        peer_proof_window=120.0,
         heartbeat_interval=5.0,
         read_timeout=10.0,
         redial_min=0.1,
@@ -45,7 +55,9 @@ class ReplicaServer:
     ):
         self.name, self.listen, self.peers = name, listen, list(peers)
         self.wire_name = name.encode()
-        protocol.encode_name(self.wire_name)  # a name that does not fit the wire fails at start, not at the first peer
+        self.peer_hosts = {host for host, _ in self.peers} | set(accept_peers)
+        self.gate, self.gate_refreshed = PeerGate(peer_secret, peer_proof_window), None
+        self.hello()  # a name that does not fit the wire (with its proof) fails at start, not at the first peer
         self.heartbeat_interval, self.read_timeout = heartbeat_interval, read_timeout
         self.redial_min, self.redial_max = redial_min, redial_max
         self.tombstone_ttl, self.purge_interval = tombstone_ttl, purge_interval
@@ -61,6 +73,7 @@ class ReplicaServer:
     async def start(self):
         """Open the replica (StaleReplica if it must rejoin empty), listen, and start dialling and beating."""
         await self.replica.open(self.tombstone_ttl)
+        await self.resolve_peers()
         self.server = await asyncio.start_server(self.handle_connection, *self.listen, limit=1 << 20)
         self.listen = self.server.sockets[0].getsockname()[:2]
         self.storer = self.spawn(self.replica.store_forever())
@@ -106,6 +119,7 @@ class ReplicaServer:
                 frames = self.frame_reader(reader, protocol.client_payload_size, protocol.decode_client_frame)
                 await ClientSession(self.replica, hello.name, frames, writer).serve()
             else:
+                await self.admit_peer(host, hello)
                 writer.write(protocol.encode_name(self.wire_name))
                 await self.serve_peer(hello.name, reader, writer, outgoing=False)
         except asyncio.CancelledError:
@@ -116,6 +130,29 @@ class ReplicaServer:
             self.tasks.discard(asyncio.current_task())
             self.mid_frame.pop(reader, None)
             writer.close()
+
+    def hello(self):
+        """The handshake this replica dials with: a proof of the shared secret rides in it when one is set."""
+        proof = make_proof(self.gate.secret, self.wire_name, time.time()) if self.gate.secret else b""
+        return Handshake(protocol.ROLE_SERVER, self.wire_name, proof).encode()
+
+    async def admit_peer(self, host, hello):
+        """PeerRefused unless `hello` comes from a peer; an unknown address first re-resolves the peers' hosts."""
+        loop = asyncio.get_running_loop()
+        if normalised(host) not in self.gate.addresses and loop.time() - self.gate_refreshed > self.heartbeat_interval:
+            await self.resolve_peers()  # at most once a heartbeat: a peer's host may have moved
+        self.gate.admit(host, hello, time.time())
+
+    async def resolve_peers(self):
+        loop, addresses = asyncio.get_running_loop(), set()
+        for host in self.peer_hosts:
+            try:
+                found = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except OSError as error:
+                log.warning("%s: cannot resolve peer host %s: %s", self.name, host, error)
+                continue
+            addresses.update(normalised(info[4][0]) for info in found)
+        self.gate.addresses, self.gate_refreshed = addresses, loop.time()
 
     def frame_reader(self, reader, payload_size, decode_frame):
         return FrameReader(reader, payload_size, decode_frame, self.mid_frame)
@@ -162,7 +199,7 @@ class ReplicaServer:
             writer = None
             try:
                 reader, writer = await asyncio.open_connection(*address, limit=1 << 20)
-                writer.write(Handshake(protocol.ROLE_SERVER, self.wire_name).encode())
+                writer.write(self.hello())
                 async with asyncio.timeout(self.read_timeout):
                     name = protocol.decode_name(await reader.readexactly(protocol.NAME_WIDTH))
                 delay = self.redial_min
@@ -180,7 +217,9 @@ class ReplicaServer:
 
 
 def log_connection_end(name, address, error):
-    if isinstance(error, ProtocolError):
+    if isinstance(error, ClockExhausted):
+        log.error("%s: closing %s: %s", name, address, error)
+    elif isinstance(error, ProtocolError):
         log.warning("%s: closing %s: protocol error: %s", name, address, error)
     elif isinstance(error, asyncio.IncompleteReadError) and not error.partial:
         log.info("%s: %s closed the connection", name, address)

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from contacts.clock import LamportClock, Version
+from contacts.clock import LamportClock, Version, clock_limit
 from contacts.models import Contact, Replica, shown
 from contacts.protocol import ClientUpdate, Delete, Update
 
@@ -31,18 +31,57 @@ class StaleReplica(Exception):
     """A replica that holds data but has not heard from its peers for longer than the tombstone TTL."""
 
 
+class ClockPastLimit(Exception):
+    """A replica whose stored clock is past the limit (a frame from before the limit was enforced put it there)."""
+
+
 def open_replica(name, clock_lease=None):
     """The replica called `name` (created on first start) and its clock, with `clock_lease` ticks reserved.
 
     The clock resumes at the saved reservation, or past the newest stored row if that is
-    greater, so it is beyond every clock this replica sent before it stopped.
+    greater, so it is beyond every clock this replica sent before it stopped. A replica
+    whose clock is past the limit is refused (ClockPastLimit): `reset_clock` repairs it.
     """
     clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
     replica, _ = Replica.objects.get_or_create(name=name)
     newest_row = replica.contacts.aggregate(newest=Max("clock"))["newest"] or 0
-    clock = LamportClock(max(replica.clock, replica.clock_reserved, newest_row))
-    clock.reserve(reserve_clock(replica.id, clock.value + clock_lease))
+    start, limit = max(replica.clock, replica.clock_reserved, newest_row), clock_limit(clock_lease)
+    if start > limit:
+        raise ClockPastLimit(
+            f"replica {name} holds clock {start}, past the largest clock it may use ({limit}, which is "
+            f"2**32 - 1 - CONTACTS_CLOCK_LEASE); a frame accepted before the limit was enforced put it there. "
+            f"Start it once with --reset-clock to bring its clock and newest writes back under the limit."
+        )
+    clock = LamportClock(start, limit=limit)
+    clock.reserve(reserve_clock(replica.id, clock.next_reservation(clock_lease)))
     return replica, clock
+
+
+def reset_clock(name, clock_lease=None):
+    """Bring a replica's clock back under the limit; returns (rows re-stamped, the new clock).
+
+    Its rows stamped past the limit are stamped again, in their old order, just after the
+    newest clock under it, so they still win over everything older and can be overwritten
+    again. Peers learn the new clocks by AskForUpdate, and last-writer-wins merges them.
+    """
+    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
+    limit = clock_limit(clock_lease)
+    with transaction.atomic():
+        replica = Replica.objects.select_for_update().filter(name=name).first()
+        if replica is None:
+            return 0, 0
+        rows = replica.contacts.filter(clock__gt=limit).order_by("clock", "id")
+        base = replica.contacts.filter(clock__lte=limit).aggregate(newest=Max("clock"))["newest"] or 0
+        base = max([base, *(value for value in (replica.clock, replica.clock_reserved) if value <= limit)])
+        restamped = list(rows)
+        if base + len(restamped) > limit:
+            raise ClockPastLimit(f"replica {name} has {len(restamped)} rows past the limit and no room under it")
+        for offset, contact in enumerate(restamped, start=1):
+            contact.clock = base + offset
+        Contact.objects.bulk_update(restamped, ["clock"], batch_size=500)
+        clock = base + len(restamped)
+        Replica.objects.filter(id=replica.id).update(clock=clock, clock_reserved=clock)
+    return len(restamped), clock
 
 
 def reserve_clock(replica_id, reserved):

@@ -1,10 +1,10 @@
-"""A replica's batch without its event loop, for tests of the service functions it runs."""
+"""A replica's batch without its event loop: the real `Replica` stamps and observes, then it is stored."""
 
 from dataclasses import dataclass
 
 from contacts import services
-from contacts.protocol import ClientDelete, ClientUpdate, Delete, Update
-from contacts.services import Write
+from contacts.protocol import ClientDelete, ClientUpdate
+from contacts.replica import Replica
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,20 +15,27 @@ class LocalWrite:
     frame: ClientUpdate | ClientDelete
 
 
-def apply_batch(replica_id, clock, ops):
-    """What contacts.replica.Replica does with `ops`: stamp local writes, observe received clocks, store.
+def apply_batch(replica_id, clock, ops, lease=10):
+    """What a Replica does with `ops`, through its own `stamp` and `observe`, stored as one batch.
 
-    Returns the stamped frames of the local writes and how many rows changed.
+    Returns the stamped frames of the local writes and how many rows changed. A received
+    clock that the replica refuses raises its ClockOutOfRange, after the frames before it
+    were queued.
     """
-    writes, stamped = [], []
-    for op in ops:
-        if isinstance(op, LocalWrite):
-            if not clock.can_tick():
-                clock.reserve(services.reserve_clock(replica_id, clock.value + 10))
-            stamped.append(services.stamp(op.user, op.frame, clock))
-            writes.append(Write(stamped[-1], True))
-        else:
-            clock.observe(op.clock)
-            if isinstance(op, Update | Delete):
-                writes.append(Write(op, False))
-    return stamped, services.store_writes(replica_id, writes, clock.value, clock.reserved)
+    replica = Replica(f"replica-{replica_id}", clock_lease=lease)
+    replica.replica_id, replica.clock = replica_id, clock
+    stamped = []
+    try:
+        for op in ops:
+            if isinstance(op, LocalWrite):
+                if not clock.can_tick():
+                    clock.reserve(services.reserve_clock(replica_id, clock.next_reservation(lease)))
+                stamped += replica.stamp(op.user, [op.frame])
+            else:
+                writes, refused = replica.observe([op])
+                replica.waiting += writes
+                if refused is not None:
+                    raise refused
+    finally:
+        changed = services.store_writes(replica_id, replica.waiting, clock.value, clock.reserved)
+    return stamped, changed

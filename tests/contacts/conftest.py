@@ -52,7 +52,8 @@ class ReplicaProcess:
         self.process = None
 
     def start(self):
-        peers = [arg for port in self.peers for arg in ("--peer", f"127.0.0.1:{port}")]
+        # Fake peers in tests dial from 127.0.0.1; strangers are tested from 127.0.0.2.
+        peers = [arg for port in self.peers for arg in ("--peer", f"127.0.0.1:{port}")] + ["--accept-peer", "127.0.0.1"]
         if self.metrics_port:
             peers += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         listen = f"127.0.0.1:{self.port}"

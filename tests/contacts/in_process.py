@@ -17,7 +17,7 @@ def replica_in_thread(name, **settings):
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = ReplicaServer(name, ("127.0.0.1", 0), **settings)
+    server = ReplicaServer(name, ("127.0.0.1", 0), **{"accept_peers": ["127.0.0.1"], **settings})
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=30)
     try:
         yield server

@@ -27,9 +27,10 @@ def field_bytes(max_bytes):
 
 
 names, phones = field_bytes(255), field_bytes(19)
+named = names.filter(bool)  # clients and handshakes must name their contact, user or replica
 clocks = st.integers(0, 2**32 - 1)
 
-client_frames = st.one_of(st.builds(ClientUpdate, names, phones), st.builds(ClientDelete, names), st.just(ListAll()))
+client_frames = st.one_of(st.builds(ClientUpdate, named, phones), st.builds(ClientDelete, named), st.just(ListAll()))
 server_frames = st.one_of(
     st.builds(Update, clocks, names, names, phones),
     st.builds(Delete, clocks, names, names),
@@ -53,9 +54,25 @@ def test_every_server_frame_round_trips(frame):
     assert protocol.decode_server_bytes(data) == frame
 
 
-@given(st.sampled_from([1, 2]), names)
+@given(st.sampled_from([1, 2]), named)
 def test_every_handshake_round_trips(role, name):
     assert protocol.decode_handshake(Handshake(role, name).encode()) == Handshake(role, name)
+
+
+@given(named.filter(lambda name: len(name) < 100), field_bytes(100).filter(bool))
+def test_a_proof_after_the_name_round_trips_and_a_reader_of_the_name_alone_ignores_it(name, proof):
+    wire = Handshake(protocol.ROLE_SERVER, name, proof).encode()
+    assert protocol.decode_handshake(wire) == Handshake(protocol.ROLE_SERVER, name, proof)
+    assert protocol.decode_name(wire[1:]) == name
+
+
+def test_an_empty_contact_name_or_handshake_name_is_refused():
+    with pytest.raises(ProtocolError, match="contact must have a name"):
+        protocol.decode_client_bytes(b"\x01" + b"\0" * 256 + b"123".ljust(20, b"\0"))
+    with pytest.raises(ProtocolError, match="contact must have a name"):
+        protocol.decode_client_bytes(b"\x02" + b"\0" * 256)
+    with pytest.raises(ProtocolError, match="must name"):
+        protocol.decode_handshake(b"\x02" + b"\0" * 256)
 
 
 @given(st.lists(st.tuples(names, phones), max_size=20))

@@ -7,9 +7,11 @@ import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts import services
 from contacts.metrics import serve_metrics
+from contacts.protocol import ProtocolError
 from contacts.server import ReplicaServer, parse_address
-from contacts.services import StaleReplica, empty_replica
+from contacts.services import ClockPastLimit, StaleReplica, empty_replica
 
 
 class Command(BaseCommand):
@@ -20,6 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--listen", required=True, help="HOST:PORT to serve clients and peers on.")
         parser.add_argument("--peer", action="append", default=[], help="HOST:PORT of a peer; repeat for each.")
         parser.add_argument(
+            "--accept-peer",
+            action="append",
+            default=[],
+            help="HOST of a replica that dials this one without being dialled back; repeat for each. "
+            "Server handshakes from any other host than these and the --peer hosts are refused.",
+        )
+        parser.add_argument(
             "--metrics-listen", help="HOST:PORT to serve Prometheus metrics on (GET /metrics); off unless given."
         )
         parser.add_argument(
@@ -28,17 +37,49 @@ class Command(BaseCommand):
             help="Drop this replica's contacts and tombstones first, to catch up from its peers "
             "(needed after an absence longer than CONTACTS_TOMBSTONE_TTL).",
         )
+        parser.add_argument(
+            "--reset-clock",
+            action="store_true",
+            help="First bring a clock past the limit back under it, re-stamping the writes past it "
+            "(needed when the replica refuses to start, saying so).",
+        )
 
-    def handle(self, *args, name, listen, peer, metrics_listen, rejoin_empty, **options):
+    def handle(self, *args, name, listen, peer, accept_peer, metrics_listen, rejoin_empty, reset_clock, **options):
         try:
             listen, peers = parse_address(listen), [parse_address(address) for address in peer]
             metrics_address = parse_address(metrics_listen) if metrics_listen else None
         except ValueError as error:
             raise CommandError(f"{error}: write addresses like 127.0.0.1:9000 or contact-server-2:9001.")
-        server = ReplicaServer(
+        try:
+            server = self.replica_server(name, listen, peers, accept_peer)
+        except ProtocolError as error:
+            raise CommandError(f"--name {name!r} cannot be sent in a handshake: {error}.")
+        if rejoin_empty:
+            empty_replica(name)
+        if reset_clock:
+            restamped, clock = services.reset_clock(name)
+            self.stdout.write(f"Clock of {name} reset to {clock}; {restamped} writes past the limit re-stamped.")
+        # Everything loaded by now lives as long as the process: take it out of the cyclic
+        # collector's full passes. Each write allocates a few objects that wait in the queue,
+        # so full passes come often, and each walked all of Django: on the 2-core VM they
+        # were half of the event loop's CPU per write.
+        gc.freeze()
+        try:
+            # uvloop, as the web process runs: its loop costs less per wake-up and per read.
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self.serve(server, metrics_address))
+        except (StaleReplica, ClockPastLimit) as error:
+            raise CommandError(str(error))
+        self.stdout.write(f"Stopped {name}.")
+
+    def replica_server(self, name, listen, peers, accept_peers):
+        return ReplicaServer(
             name,
             listen,
             peers,
+            accept_peers=accept_peers,
+            peer_secret=settings.CONTACTS_PEER_SECRET.encode(),
+            peer_proof_window=settings.CONTACTS_PEER_PROOF_WINDOW,
             heartbeat_interval=settings.CONTACTS_HEARTBEAT_INTERVAL,
             read_timeout=settings.CONTACTS_READ_TIMEOUT,
             redial_min=settings.CONTACTS_REDIAL_MIN,
@@ -51,20 +92,6 @@ class Command(BaseCommand):
             tombstone_ttl=timedelta(seconds=settings.CONTACTS_TOMBSTONE_TTL),
             purge_interval=settings.CONTACTS_TOMBSTONE_PURGE_INTERVAL,
         )
-        if rejoin_empty:
-            empty_replica(name)
-        # Everything loaded by now lives as long as the process: take it out of the cyclic
-        # collector's full passes. Each write allocates a few objects that wait in the queue,
-        # so full passes come often, and each walked all of Django: on the 2-core VM they
-        # were half of the event loop's CPU per write.
-        gc.freeze()
-        try:
-            # uvloop, as the web process runs: its loop costs less per wake-up and per read.
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(self.serve(server, metrics_address))
-        except StaleReplica as error:
-            raise CommandError(str(error))
-        self.stdout.write(f"Stopped {name}.")
 
     async def serve(self, server, metrics_address):
         stop = asyncio.Event()
