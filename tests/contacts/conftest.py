@@ -14,6 +14,7 @@ from tests.support import (
     fresh_database_url,
     manage,
     manage_command,
+    output,
     scrape,
     server_env,
     spawn,
@@ -65,6 +66,10 @@ class ReplicaProcess:
             wait_for_port(self.metrics_port, process=self.process)
         return self
 
+    def log(self):
+        """Everything the replica has logged so far."""
+        return output(self.process)
+
     def metrics(self):
         return scrape(f"http://127.0.0.1:{self.metrics_port}/metrics")
 
@@ -96,9 +101,9 @@ class Cluster:
         self.replicas.append(replica)
         return replica.start() if start else replica
 
-    def mesh(self, size=3):
+    def mesh(self, size=3, **settings):
         """`size` replicas, each dialling all the others, as `make run` starts them."""
-        replicas = [self.replica(start=False) for _ in range(size)]
+        replicas = [self.replica(start=False, **settings) for _ in range(size)]
         for replica in replicas:
             replica.peers = [other.port for other in replicas if other is not replica]
         return [replica.start() for replica in replicas]
@@ -134,14 +139,14 @@ def cluster(contacts_env):
 class RawConnection:
     """A bare socket speaking bytes, for fake peers and misbehaving clients."""
 
-    def __init__(self, port, hello=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    def __init__(self, port, hello=None, source="127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
         if hello is not None:
             self.sock.sendall(hello)
 
     @classmethod
-    def peer(cls, port, name=b"fake-peer"):
-        connection = cls(port, Handshake(protocol.ROLE_SERVER, name).encode())
+    def peer(cls, port, name=b"fake-peer", proof=b""):
+        connection = cls(port, Handshake(protocol.ROLE_SERVER, name, proof).encode())
         connection.replica_name = protocol.decode_name(connection.recv_exactly(protocol.NAME_WIDTH))
         return connection
 

@@ -1,5 +1,7 @@
 """`contact_replica --metrics-listen`: peers up, clock, writes applied and catch-up time, after real traffic."""
 
+import http.client
+
 from tests.contacts.conftest import eventually
 from tests.support import figure
 
@@ -31,3 +33,26 @@ def test_a_replica_reports_its_peer_links_clock_writes_and_catchup(cluster):
 
     second.stop()
     eventually(lambda: figure(first.metrics(), "contacts_peer_up", peer=second_address) == 0)
+
+
+def test_a_replicas_metrics_are_served_only_to_metrics_allowed_nets(cluster):
+    replica = cluster.replica(metrics=True, METRICS_ALLOWED_NETS="127.0.0.1/32")
+
+    def scrape_from(source):
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", replica.metrics_port, timeout=10, source_address=(source, 0)
+        )
+        try:
+            connection.request("GET", "/metrics")
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    status, body = scrape_from("127.0.0.2")
+    assert status == 403
+    assert "METRICS_ALLOWED_NETS" in body
+    assert "contacts_clock" not in body
+    status, body = scrape_from("127.0.0.1")
+    assert status == 200
+    assert "contacts_clock" in body

@@ -1,5 +1,6 @@
 """Tombstones are purged after CONTACTS_TOMBSTONE_TTL, and a replica away longer than that must rejoin empty."""
 
+import asyncio
 import itertools
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Replica
 from contacts.protocol import AskForUpdate, ClientDelete, ClientUpdate, Delete, Update
+from contacts.replica import Replica as LiveReplica
 from contacts.services import StaleReplica, check_rejoin, empty_replica, open_replica, purge_tombstones
 from tests.contacts.batches import LocalWrite, apply_batch
 from tests.contacts.conftest import RawConnection, eventually
@@ -102,3 +104,21 @@ def test_a_running_replica_purges_a_tombstone_once_the_ttl_has_passed(cluster):
     frames = eventually(snapshot, done=lambda frames: Delete(3, b"ana", b"bob") not in frames)
     assert Update(1, b"ana", b"anchor", b"1") in frames
     assert replica.list_all(b"ana") == [(b"anchor", b"1")]
+
+
+@pytest.mark.django_db(transaction=True)  # the replica reads and writes from threads of its own
+def test_a_replica_purges_only_the_tombstones_older_than_its_ttl():
+    model = replica_with(ClientUpdate(b"old", b"1"), ClientDelete(b"old"), ClientUpdate(b"young", b"1"))
+    apply_batch(model.id, open_replica(model.name)[1], [LocalWrite(b"ana", ClientDelete(b"young"))])
+    stored_ago(model, b"old", TTL + timedelta(hours=1))
+    stored_ago(model, b"young", TTL - timedelta(hours=1))
+
+    async def purge():
+        replica = await LiveReplica(model.name).open(TTL)
+        try:
+            return await replica.purge_tombstones(TTL)
+        finally:
+            await replica.close()
+
+    assert asyncio.run(purge()) == 1
+    assert [bytes(name) for name in Contact.objects.filter(replica=model).values_list("name", flat=True)] == [b"young"]
