@@ -45,6 +45,19 @@ FAULTS = {
         "Every acknowledged write (one followed by an answered ListAll) survives; writes in flight may "
         "be lost (the protocol has no acks); the three agree.",
     ),
+    "contact replicas under hostile frames during a burst": (
+        "a 10,000-update burst to replica 1 of a 3-mesh while each replica gets, 20 times, the poisoning "
+        "frame (server handshake, clock 2³²−1) from 127.0.0.1 and from a stranger's address, and a peer's "
+        "Update with clock 0xFFFFFFFF (`tests/contacts/test_hostile_faults.py`)",
+        "Every hostile connection is closed and changes nothing; the burst is not cut; the three agree "
+        "on every last value; the clocks stay at the writes' count.",
+    ),
+    "contact replica poisoned before the clock limit, restarted": (
+        "replica 1's database given what the poisoning frame left before the limit existed (clock past "
+        "2³², a write stamped past it), then restarted",
+        "It refuses to start and names `--reset-clock`; started with it, it re-stamps the write, takes "
+        "new writes and converges with the others.",
+    ),
     "SIGTERM web": (
         "`SIGTERM` to a web process with a nane, a token and a signaling socket open "
         "(`tests/chatsite/test_sigterm.py`)",

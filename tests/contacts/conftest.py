@@ -1,6 +1,7 @@
 import contextlib
 import itertools
 import socket
+import subprocess
 import threading
 import time
 
@@ -10,6 +11,7 @@ from contacts import protocol
 from contacts.client import ContactsClient
 from contacts.protocol import Handshake
 from tests.support import (
+    ROOT,
     free_port,
     fresh_database_url,
     manage,
@@ -52,19 +54,25 @@ class ReplicaProcess:
         self.metrics_port = free_port() if metrics else None
         self.process = None
 
-    def start(self):
+    def start(self, *options):
         # Fake peers in tests dial from 127.0.0.1; strangers are tested from 127.0.0.2.
         peers = [arg for port in self.peers for arg in ("--peer", f"127.0.0.1:{port}")] + ["--accept-peer", "127.0.0.1"]
         if self.metrics_port:
             peers += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
-        listen = f"127.0.0.1:{self.port}"
-        self.process = spawn(
-            manage_command("contact_replica", "--name", self.name, "--listen", listen, *peers), self.env
-        )
+        self.process = spawn(self.command(*peers, *options), self.env)
         wait_for_port(self.port, process=self.process)
         if self.metrics_port:
             wait_for_port(self.metrics_port, process=self.process)
         return self
+
+    def command(self, *options):
+        return manage_command("contact_replica", "--name", self.name, "--listen", f"127.0.0.1:{self.port}", *options)
+
+    def run_to_exit(self):
+        """Start the replica expecting it to refuse: its exit code and output."""
+        result = subprocess.run(self.command(), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
+        result.output = result.stdout + result.stderr
+        return result
 
     def log(self):
         """Everything the replica has logged so far."""
