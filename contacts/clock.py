@@ -87,7 +87,7 @@ class LamportClock:
     def observe(self, clock):
         """Pull the clock forward to a received `clock`; one past the limit is refused and changes nothing."""
         if clock > self.limit:
-            raise ClockOutOfRange(f"clock {clock} is past this replica's limit {self.limit}")
+            raise ClockOutOfRange(f"clock {clock}, past this replica's limit {self.limit}")
         if clock > self.value:
             self.value = clock
         return self.value
