@@ -213,6 +213,10 @@ CHAT_HISTORY_PAGE_MAX = env_int("CHAT_HISTORY_PAGE_MAX", 1024)
 # Most messages stored in one transaction (messaging/writer.py).
 CHAT_WRITE_BATCH = env_int("CHAT_WRITE_BATCH", 500)
 CHAT_TOKEN_TTL = env_float("CHAT_TOKEN_TTL", 24 * 3600.0)
+# Rooms users can make (a message to a new room, `createroom`); past it new rooms are refused.
+CHAT_MAX_ROOMS = env_int("CHAT_MAX_ROOMS", 1000)
+# Seconds a room may go without a message before the pruning worker deletes it and its history; 0 keeps rooms.
+CHAT_ROOM_IDLE_TTL = env_float("CHAT_ROOM_IDLE_TTL", 30 * 24 * 3600.0)
 AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
 KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
 # The channel-layer group every web node joins once; deployments sharing one Redis need distinct names.

@@ -114,7 +114,10 @@ class NaneConsumer(ChatConsumer):
     # --- command helpers --------------------------------------------------------
 
     async def post(self, frame):
-        await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
+        try:
+            await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
+        except services.ChatError as error:
+            await self.send_error(protocol.ProtocolError(str(error), frame.client_id, frame.client_id is not None))
 
     async def recover(self, frame):
         """Replay a room's messages after `since`, merged with the live ones arriving meanwhile."""

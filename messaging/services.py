@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import FilteredRelation, Q
+from django.db.models import Exists, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
 from messaging import protocol
@@ -41,15 +41,24 @@ def find_room(name):
 
 
 def create_room(name):
-    """A new room; ChatError if the name is invalid or the room exists."""
+    """A new room; ChatError if the name is invalid, the room exists, or CHAT_MAX_ROOMS exist."""
     try:
         clean = protocol.clean_room_name(name)
     except protocol.ProtocolError as error:
         raise ChatError(f"invalid room name {name}: {error}")
-    room, created = Room.objects.get_or_create(key=room_key(clean), defaults={"name": clean})
+    with transaction.atomic():
+        if Room.objects.named(clean).exists():
+            raise ChatError(f"room {name} already exists")
+        if Room.objects.count() >= settings.CHAT_MAX_ROOMS:
+            raise too_many_rooms(name)
+        room, created = Room.objects.get_or_create(key=room_key(clean), defaults={"name": clean})
     if not created:
         raise ChatError(f"room {name} already exists")
     return room
+
+
+def too_many_rooms(name):
+    return ChatError(f"cannot create room {name}: this server has its most rooms ({settings.CHAT_MAX_ROOMS})")
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,11 @@ def post_message(*, room_name, sender, text, client_id=None):
 
 
 def post_messages(posts):
-    """Store several messages in one transaction, in order: (a Posted each, their Broadcast)."""
+    """Store several messages in one transaction, in order: (a Posted each, their Broadcast).
+
+    A post to a room that cannot be created (CHAT_MAX_ROOMS) is not stored: its entry is a
+    ChatError saying why, and the others are stored all the same.
+    """
     now = timezone.now()
     by_room = defaultdict(list)  # room key → indexes into posts, in order
     for index, post in enumerate(posts):
@@ -90,12 +103,18 @@ def post_messages(posts):
         messages = [(posts[index].sender, posts[index].text, posts[index].client_id) for index in indexes]
         rooms.append((key, posts[indexes[0]].room_name.strip(), messages))
     posted = [None] * len(posts)
-    for (key, indexes), (room_name, first) in zip(by_room.items(), store(rooms, now), strict=True):
+    for (key, indexes), stored in zip(by_room.items(), store(rooms, now), strict=True):
         for n, index in enumerate(indexes):
             post = posts[index]
+            if stored is None:
+                posted[index] = too_many_rooms(post.room_name.strip())
+                continue
+            room_name, first = stored
             posted[index] = Posted(key, room_name, first + n, post.sender, post.text, post.client_id, now)
     broadcast = Broadcast()
     for p in posted:
+        if isinstance(p, ChatError):
+            continue
         fields = {"room": p.room_name, "text": p.text, "sender": p.sender, "created": now}
         broadcast.nane.append(protocol.nane_frame(**fields, seq=p.seq, client_id=p.client_id))
         broadcast.to_room(p.room_key, protocol.token_frame(p.sender, p.text))
@@ -220,6 +239,29 @@ def room_detail(room):
 
 def room_names():
     return sorted(Room.objects.values_list("name", flat=True), key=str.lower)
+
+
+# --- expiry ------------------------------------------------------------------------
+
+
+def prune_expired(now=None):
+    """Delete token sessions that hold no nickname any more, and rooms idle for CHAT_ROOM_IDLE_TTL; how many went.
+
+    A session's token dies with its row (its id is never handed out again), so `/auth`
+    rows last only as long as they reserve a nickname. A room is idle when neither its
+    newest message nor its creation is within the TTL and no token session is in it;
+    `global`, where every token session starts, stays.
+    """
+    now = now or timezone.now()
+    sessions = ChatSession.objects.filter(Q(ended__isnull=False) | Q(pk__in=ChatSession.objects.stale(now)))
+    pruned = sessions.delete()[1].get(ChatSession._meta.label, 0)
+    if settings.CHAT_ROOM_IDLE_TTL > 0:
+        cutoff = now - timedelta(seconds=settings.CHAT_ROOM_IDLE_TTL)
+        recent = Message.objects.filter(room=OuterRef("pk"), seq=OuterRef("last_seq"), created__gte=cutoff)
+        present = ChatSession.objects.filter(room=OuterRef("pk"), ended__isnull=True)
+        idle = Room.objects.filter(created__lt=cutoff).exclude(key=GLOBAL_ROOM).exclude(Exists(recent))
+        pruned += idle.exclude(Exists(present)).delete()[1].get(Room._meta.label, 0)
+    return pruned
 
 
 # --- token-dialect sessions --------------------------------------------------------

@@ -46,6 +46,7 @@ def statements(using):
             "VALUES (%s, %s, %s, %s, %s, %s)",
         ),
         "trim": statement(connection, Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s"),
+        "count": statement(connection, Room, "SELECT COUNT(*) FROM {table}"),
     }
 
 
@@ -53,7 +54,9 @@ def store(rooms, now, using="default"):
     """Store messages room by room in one transaction; returns each room's (name, first number).
 
     `rooms` is a list of (room key, the room's name should it be new, messages), each
-    message a (sender, text, client_id) triple, all created at `now`.
+    message a (sender, text, client_id) triple, all created at `now`. A room that would be
+    new while CHAT_MAX_ROOMS exist is not created and its messages not stored: its entry
+    is None.
     """
     connection = connections[using]
     sql = statements(using)
@@ -70,6 +73,10 @@ def store(rooms, now, using="default"):
                 cursor.execute(sql["take"], (len(messages), key))
                 row = cursor.fetchone()
                 if row is None:
+                    cursor.execute(sql["count"])
+                    if cursor.fetchone()[0] >= settings.CHAT_MAX_ROOMS:
+                        stored.append(None)
+                        continue
                     cursor.execute(sql["create"], (key, name, created))
                     cursor.execute(sql["take"], (len(messages), key))
                     row = cursor.fetchone()

@@ -56,7 +56,11 @@ class MessageWriter:
                 # Stored is stored: the senders are answered, the others find it in the history.
                 log.exception("chat: broadcasting a stored batch failed")
             for (_, future), stored in zip(batch, posted, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(stored, services.ChatError):  # this post alone was refused
+                    future.set_exception(stored)
+                else:
                     future.set_result(stored)
 
 

@@ -5,11 +5,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from nameserver.services import prune_expired
+from chatsite.pruning import prune_all
 
 
 class Command(BaseCommand):
-    help = "Delete expired name-server clients and web nodes every NAMESERVER_PRUNE_INTERVAL seconds."
+    help = (
+        "Every NAMESERVER_PRUNE_INTERVAL seconds, delete expired name-server clients and web nodes, and every "
+        "other expired row (chat sessions, idle rooms, idle signaling users: chatsite/pruning.py)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Prune once and exit.")
@@ -23,7 +26,10 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         interval = settings.NAMESERVER_PRUNE_INTERVAL
-        self.stdout.write(f"Pruning clients and nodes silent for over {settings.NAMESERVER_TTL}s every {interval}s.")
+        self.stdout.write(
+            f"Pruning clients and nodes silent for over {settings.NAMESERVER_TTL}s, and other expired rows, "
+            f"every {interval}s."
+        )
         while not stop.is_set():
             close_old_connections()  # a long-lived process must not hold a dead connection
             try:
@@ -36,7 +42,7 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
 
     def prune_once(self):
-        pruned = prune_expired()
+        pruned = sum(prune_all().values())
         # `make run` passes --verbosity 0: a line every 5 s would scroll its list of pages away.
         if pruned or self.verbosity:
             self.stdout.write(f"Pruned {pruned} expired {'entry' if pruned == 1 else 'entries'}.")
