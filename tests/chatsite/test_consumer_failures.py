@@ -9,10 +9,16 @@ and a consumer is cancelled as a server does at shutdown.
 
 import asyncio
 import contextlib
+import json
 
 import pytest
+import uvicorn
 from channels.db import database_sync_to_async
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
+from chatsite.asgi import application
+from chatsite.websocket_protocol import WebSocketProtocol
 from messaging import protocol
 from messaging.broker import get_broker
 from messaging.models import ChatSession
@@ -21,6 +27,7 @@ from signaling.models import ActiveConnection
 from tests.messaging.conftest import Socket as ChatSocket
 from tests.signaling.conftest import Socket as SignalingSocket
 from tests.signaling.conftest import close_thread_connections, register_user
+from tests.support import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -204,3 +211,37 @@ async def test_a_failure_is_logged_and_counted(nane, monkeypatch, caplog):
     assert counted._value.get() == before + 1
     assert "NaneConsumer failed; closing its socket with 1011" in caplog.text
     assert "Boom: a decoder failed" in caplog.text
+
+
+@pytest.fixture
+async def uvicorn_in_this_process():
+    """`make run`'s server stack (uvicorn and the project's WebSocket protocol) in the test's own
+    process, so a test can make a consumer fail; its `ws://` base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, ws=WebSocketProtocol, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving
+    await close_thread_connections()
+
+
+async def test_over_a_real_socket_the_client_gets_a_1011_close_frame_not_a_dropped_connection(
+    uvicorn_in_this_process, monkeypatch
+):
+    fanout = get_broker().fanout
+    before = len(fanout.nane)
+    raise_on_boom(monkeypatch, protocol, "decode_nane")
+    async with connect(f"{uvicorn_in_this_process}/ws?username=crasher") as ws:
+        await ws.send(json.dumps({"room": "r", "text": BOOM}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    received = closed.value.rcvd  # None: no close frame came, the connection just dropped (1006)
+    assert received is not None
+    assert received.code == 1011
+    assert len(fanout.nane) == before
