@@ -1,32 +1,61 @@
 """What every WebSocket consumer of the project shares."""
 
+import logging
+
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from chatsite import metrics
 from chatsite.metrics import WEBSOCKET_CONNECTIONS
+
+log = logging.getLogger(__name__)
+
+ABNORMAL_CLOSURE = 1006  # RFC 6455: the socket ended without a close frame
+INTERNAL_ERROR = 1011
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
+    """A consumer whose `disconnect()` runs once however the socket ends.
+
+    Channels calls `disconnect()` only when a `websocket.disconnect` arrives: an exception
+    in a handler, or a cancelled task, ended the consumer without it, and whatever the
+    socket held (its place in the chat fan-out, a nickname, a signaling row) stayed taken.
+    Here an exception closes the socket with 1011, and `disconnect()` runs in every case.
+    """
+
     open_gauge = None  # this socket's chatsite_websocket_connections child, once accepted
+    released = False  # disconnect() has been called
 
     async def __call__(self, scope, receive, send):
+        code = ABNORMAL_CLOSURE
         try:
-            if get_channel_layer(self.channel_layer_alias) is not None:
-                return await super().__call__(scope, receive, send)
-            # Without a channel of its own there is only the socket to read: await it directly
-            # instead of Channels' race of one new task per message (await_many_dispatch).
-            self.scope, self.channel_layer, self.base_send = scope, None, send
-            try:
-                while True:
-                    await self.dispatch(await receive())
-            except StopConsumer:
-                pass
+            await self.serve(scope, receive, send)
+        except Exception:
+            code = INTERNAL_ERROR
+            log.exception("%s failed; closing its socket with %d", type(self).__name__, INTERNAL_ERROR)
+            await self.close_after_failure()
         finally:
-            # However the consumer ends (disconnect, server close, an exception), its socket is gone.
+            # However the consumer ends (disconnect, server close, an exception, cancelled), its socket is gone.
+            try:
+                await self.release(code)
+            except Exception:
+                log.exception("%s could not release what its socket held", type(self).__name__)
             if self.open_gauge is not None:
                 self.open_gauge.dec()
+
+    async def serve(self, scope, receive, send):
+        if get_channel_layer(self.channel_layer_alias) is not None:
+            return await super().__call__(scope, receive, send)
+        # Without a channel of its own there is only the socket to read: await it directly
+        # instead of Channels' race of one new task per message (await_many_dispatch).
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol=subprotocol, headers=headers)
@@ -42,3 +71,25 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message):
+        await self.release(message.get("code", ABNORMAL_CLOSURE))
+        raise StopConsumer()
+
+    async def release(self, code):
+        """Call `disconnect()`, the first time only: it frees what the socket held."""
+        if self.released:
+            return
+        self.released = True
+        if getattr(self, "channel_layer", None) is not None:
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(code)
+
+    async def close_after_failure(self):
+        """Tell the client with a close frame; the ASGI server alone would drop the connection (1006)."""
+        metrics.websocket_closed(metrics.INTERNAL_ERROR)
+        try:
+            await self.close(code=INTERNAL_ERROR)
+        except Exception:
+            log.debug("The socket of the failed %s was closed already", type(self).__name__, exc_info=True)

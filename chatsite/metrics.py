@@ -51,8 +51,9 @@ SIGNALING_FRAMES_FORWARDED = Counter(
 )
 
 TOO_BIG, SLOW_CLIENT, KICKED = "too_big", "slow_client", "kicked"
+INTERNAL_ERROR = "internal_error"  # a consumer raised: closed with 1011 (chatsite/consumers.py)
 RATE = "rate"
-for _reason in (TOO_BIG, SLOW_CLIENT, KICKED):
+for _reason in (TOO_BIG, SLOW_CLIENT, KICKED, INTERNAL_ERROR):
     WEBSOCKET_CLOSED.labels(_reason)  # listed at 0 from the start, so a dashboard's rate() has a series
 WEBSOCKET_FRAMES_REFUSED.labels(RATE)
 

@@ -120,7 +120,7 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "chatsite.parsers.ClientJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -204,6 +204,15 @@ WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)
 # Browser origins that may open WebSockets, e.g. "https://*.example.com,http://example.com:*", or
 # "*" for any; unset, the hosts of ALLOWED_HOSTS on any port and scheme (chatsite/origin.py).
 WS_ALLOWED_ORIGINS = env_origins("WS_ALLOWED_ORIGINS")
+
+# --- JSON from clients (chatsite/client_json.py) ---
+# Deepest nesting of arrays and objects taken in a WebSocket frame or an HTTP body; deeper is
+# a bad frame (400 over HTTP). Python's parser and encoder recurse once per level, hence the cap.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+if not 1 <= JSON_MAX_DEPTH <= 200:
+    raise ImproperlyConfigured(
+        f"JSON_MAX_DEPTH={JSON_MAX_DEPTH} is outside 1-200: set it to the deepest nesting a client needs (default 32)."
+    )
 
 # --- Chat (docs/protocols/chat.md) ---
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)

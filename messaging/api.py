@@ -5,8 +5,9 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.response import Response
 
 from chatsite.api import PublicAPIView
@@ -44,12 +45,15 @@ class AuthView(PublicAPIView):
         parameters=[OpenApiParameter("nickname", str, required=False, description="Instead of the body.")],
         responses={
             201: inline_serializer("Token", {"token": serializers.CharField()}),
-            400: OpenApiResponse(description="The body cannot be parsed."),
+            400: ERROR,
             403: ERROR,
         },
     )
     def post(self, request):
-        body = request.data if hasattr(request.data, "get") else {}
+        try:
+            body = request.data if hasattr(request.data, "get") else {}
+        except (ParseError, UnsupportedMediaType) as error:
+            return Response({"error": str(error.detail)}, status=status.HTTP_400_BAD_REQUEST)
         nickname = body.get("nickname") or request.query_params.get("nickname") or ""
         try:
             token = services.issue_token(nickname.strip() if isinstance(nickname, str) else "")

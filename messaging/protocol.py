@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from chatsite import client_json
+
 MAX_ROOM_NAME_LENGTH = 50
 MAX_USERNAME_LENGTH = 50
 MAX_CLIENT_ID_LENGTH = 200
@@ -102,9 +104,9 @@ PONG_FRAME = _dumps({"pong": True})
 def decode_nane(frame, max_text_length):
     """A client frame as NaneSend, Recover or PING; raises ProtocolError naming what is wrong."""
     try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        raise ProtocolError("message is not valid JSON")
+        data = client_json.loads(frame)
+    except client_json.InvalidJSON as error:
+        raise ProtocolError(f"message is not valid JSON: {error.why}" if error.why else "message is not valid JSON")
     if not isinstance(data, dict):
         raise ProtocolError("message must be a JSON object")
     has_id, client_id = "id" in data, data.get("id")
@@ -231,9 +233,9 @@ COMMANDS = {
 def decode_command(frame):
     """A `{"type", "args"}` frame as a Command whose required args are strings."""
     try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        raise ProtocolError("error parsing your message")
+        data = client_json.loads(frame)
+    except client_json.InvalidJSON:
+        raise ProtocolError("error parsing your message")  # the original's text, whatever the fault
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("error parsing your message")
     kind, args = data["type"], data.get("args")

@@ -5,25 +5,20 @@ Its clients send JSON with whatever Content-Type their tool picks: curl's defaul
 to fields ignoring case (`Ip`, `PORT`, `Name`). These endpoints do the same.
 """
 
-import json
-
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 
+from chatsite import client_json
 from chatsite.api import JSONOnly
+from chatsite.parsers import ClientJSONParser
 
 
-def refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-class GoJSONParser(JSONParser):
+class GoJSONParser(ClientJSONParser):
     """A JSON body; an object's keys folded to lower case, where the key already in lower case wins."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            data = json.loads(stream.read(), parse_constant=refuse_constant)
-        except ValueError as error:  # UnicodeDecodeError included
+            data = client_json.loads(stream.read())  # any UTF encoding, whatever the charset says
+        except client_json.InvalidJSON as error:
             raise ParseError(f"JSON parse error - {error}") from None
         if not isinstance(data, dict):
             return data

@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from chatsite import client_json
+
 USERNAME_MAX_LENGTH = 50
 # \w is Unicode-aware: letters and digits of any script, and "_".
 USERNAME_PATTERN = re.compile(r"[\w.-]+")
@@ -47,9 +49,10 @@ class Signal:
 def parse_signal(text):
     """Decode a client frame into a Signal, or raise ClientError saying why not."""
     try:
-        frame = json.loads(text)
-    except ValueError:
-        raise ClientError("frame is not valid JSON")
+        frame = client_json.loads(text)
+    except client_json.InvalidJSON as error:
+        # NaN or Infinity forwarded would reach a browser whose JSON.parse refuses the frame.
+        raise ClientError(f"frame is not valid JSON: {error.why}" if error.why else "frame is not valid JSON")
     if not isinstance(frame, dict):
         raise ClientError("frame must be a JSON object with target, type and payload")
     target, kind = frame.get("target"), frame.get("type")

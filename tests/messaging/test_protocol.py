@@ -17,6 +17,7 @@ json_values = st.recursive(
 )
 frames = (
     st.text(max_size=200)
+    | st.integers(0, 3000).map(lambda depth: "[" * depth + "]" * depth)
     | json_values.map(json.dumps)
     | st.fixed_dictionaries(
         {"room": json_values, "text": json_values}, optional={"id": json_values, "ping": json_values}
@@ -41,6 +42,29 @@ def test_any_nane_frame_decodes_or_names_its_fault(frame):
         assert 1 <= len(result.room) <= 50
         assert result.room == result.room.strip()
         assert result.text.strip()
+
+
+# Python's json module reads them (or raises RecursionError); none is JSON.
+NOT_JSON = {
+    "3 KB of [": "[" * 3000,
+    "nested 3000 deep": "[" * 3000 + "]" * 3000,
+    "33 objects deep": '{"a":' * 33 + "1" + "}" * 33,
+    "NaN": '{"room": "r", "text": "t", "x": NaN}',
+    "-Infinity": '{"type": "listusers", "room": "r", "text": "t", "args": [-Infinity]}',
+    "1e400": '{"type": "listusers", "room": "r", "text": "t", "x": 1e400}',
+}
+
+
+@pytest.mark.parametrize("frame", NOT_JSON.values(), ids=NOT_JSON.keys())
+def test_json_that_python_reads_but_json_does_not_have_is_a_bad_nane_frame(frame):
+    with pytest.raises(protocol.ProtocolError, match=r"^message is not valid JSON: .+"):
+        protocol.decode_nane(frame, 10500)
+
+
+@pytest.mark.parametrize("frame", NOT_JSON.values(), ids=NOT_JSON.keys())
+def test_json_that_python_reads_but_json_does_not_have_is_a_bad_command(frame):
+    with pytest.raises(protocol.ProtocolError, match=r"^error parsing your message$"):
+        protocol.decode_command(frame)
 
 
 commands = st.fixed_dictionaries({"type": st.sampled_from(sorted(protocol.COMMANDS)), "args": json_values})

@@ -40,6 +40,7 @@ fuzzing = settings(max_examples=100, deadline=None, suppress_health_check=[Healt
 
 ROOM_LIMIT, ID_LIMIT, NICK_LIMIT = 50, 200, 50
 TEXT_LIMIT = 10500
+DEPTH_LIMIT = 32  # JSON_MAX_DEPTH: arrays and objects nested deeper make a bad frame
 SERVER_TYPES = {"ERROR", "TARGET_NOT_FOUND", "KICKED", "UNAUTHENTICATED", "ALREADY_EXISTS"}
 NICKNAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9-]+")
 
@@ -50,8 +51,21 @@ BLANKS = st.sampled_from(["", " ", "\t\n ", "\u00a0", "\u3000"])
 UNICODE_EDGES = st.sampled_from(
     ["\x00", "a\x00b", "\ud800", "x\udfff", "\u200b", "\ufeff", "e\u0301", "\u202eabc", "😀", "İ", "x\n", "\r\n", "ß"]
 )
+
+
+def nested_list(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+# Values whose frame is nested just within or just beyond DEPTH_LIMIT (the frame's object adds a level).
+NEAR_THE_DEPTH_LIMIT = st.integers(DEPTH_LIMIT - 4, DEPTH_LIMIT + 1).map(nested_list)
 EXTRA_KEYS = st.dictionaries(
-    st.sampled_from(["from", "sender", "originator", "created", "seq", "x"]), WRONG_TYPES, min_size=1
+    st.sampled_from(["from", "sender", "originator", "created", "seq", "x"]),
+    st.one_of(*[WRONG_TYPES] * 5, NEAR_THE_DEPTH_LIMIT),
+    min_size=1,
 )
 
 
@@ -112,6 +126,25 @@ def one_field_mutated(draw, valid_fields, field_mutations):
     return frame
 
 
+# Text Python's json module reads (or fails on with RecursionError) that is not JSON: a bad frame
+# in every dialect. The NaN frames are valid frames of each dialect but for the number.
+NOT_JSON = st.sampled_from(
+    [
+        Frame(None, "[" * 3000),
+        Frame(None, "[" * 3000 + "]" * 3000),
+        Frame(None, '{"a":' * 3000),
+        *(
+            Frame(
+                None,
+                f'{{"room": "r", "text": "t", "type": "message", "args": {{"body": "b", "x": {number}}}, '
+                f'"target": "peer", "payload": {number}}}',
+            )
+            for number in ("NaN", "Infinity", "-Infinity", "1e400")
+        ),
+    ]
+)
+
+
 def encoded(frames):
     """JSON text (escaped or raw UTF-8 as it can be), with a few frames that are not JSON objects."""
 
@@ -127,7 +160,7 @@ def encoded(frames):
         [Frame(None, "not json"), Frame(None, "[1, 2]"), Frame(None, '"text"'), Frame(None, "null"), Frame(None, "")]
     ) | st.binary(max_size=20).map(lambda data: Frame(None, data_bytes=data))
     json_frames = st.tuples(frames, st.booleans()).map(lambda pair: to_frame(*pair))
-    return st.integers(0, 9).flatmap(lambda n: garbage if n == 0 else json_frames)
+    return st.integers(0, 9).flatmap(lambda n: (garbage | NOT_JSON) if n == 0 else json_frames)
 
 
 ROOMS = st.sampled_from(["global", " Global ", "Kozma", "KOZMA", "tea", "ünïcode"]) | plain_text(ROOM_LIMIT)
@@ -192,7 +225,7 @@ signal_frames = encoded(
         {
             "target": mutated(TARGETS, 60),
             "type": mutated(st.sampled_from(["offer", "x"]), 60) | st.sampled_from(sorted(SERVER_TYPES)),
-            "payload": PAYLOADS | UNICODE_EDGES,
+            "payload": PAYLOADS | UNICODE_EDGES | NEAR_THE_DEPTH_LIMIT,
         },
     )
 )
@@ -210,6 +243,14 @@ def cleaned(value, limit):
 
 def valid_unicode(value):
     return not any("\ud800" <= char <= "\udfff" for char in value)
+
+
+def depth(value):
+    """How deeply arrays and objects nest in a JSON value (a scalar: 0)."""
+    if isinstance(value, list | dict):
+        children = value.values() if isinstance(value, dict) else value
+        return 1 + max(map(depth, children), default=0)
+    return 0
 
 
 ERROR, PONG, CLOSE, NOTHING = "error", "pong", "close", "nothing"
@@ -246,7 +287,7 @@ def nane_outcome(frame, chat):
     data = frame.data
     if frame.text is not None and len(frame.text.encode()) > django_settings.WS_MAX_FRAME_BYTES:
         return CLOSE
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or depth(data) > DEPTH_LIMIT:
         return ERROR
     if data.get("ping") is True:
         return PONG
@@ -284,7 +325,7 @@ def token_outcome(frame, chat, me, taken):
     data = frame.data
     if frame.text is not None and len(frame.text.encode()) > django_settings.WS_MAX_FRAME_BYTES:
         return CLOSE
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+    if not isinstance(data, dict) or depth(data) > DEPTH_LIMIT or not isinstance(data.get("type"), str):
         return ERROR
     kind, args = data["type"], data.get("args") if isinstance(data.get("args"), dict) else {}
     needed = {"message": "body", "setnick": "nickname", "switchroom": "room", "createroom": "name"}
@@ -336,7 +377,7 @@ def signal_outcome(frame):
     data = frame.data
     if frame.text is not None and len(frame.text.encode()) > django_settings.WS_MAX_FRAME_BYTES:
         return "fuzzer", CLOSE
-    if frame.data_bytes is not None or not isinstance(data, dict):
+    if frame.data_bytes is not None or not isinstance(data, dict) or depth(data) > DEPTH_LIMIT:
         return "fuzzer", ERROR
     target, kind = data.get("target"), data.get("type")
     if not isinstance(target, str) or not target or not isinstance(kind, str) or not kind or kind in SERVER_TYPES:
@@ -399,8 +440,23 @@ async def open_socket(path, headers):
     return communicator
 
 
+def command(data):
+    return Frame(data, json.dumps(data))
+
+
+# A frame the parser cannot take, then a good one: the socket must still be there to answer it.
+HOSTILE_THEN_GOOD = {
+    "nested": lambda good: [Frame(None, "[" * 3000), good],
+    "NaN": lambda good: [Frame(None, '{"room": "r", "text": "t", "x": NaN}'), good],
+    "just too deep": lambda good: [command({**good.data, "x": nested_list(DEPTH_LIMIT)}), good],
+}
+
+
 @fuzzing
 @given(sent=st.lists(nane_frames, min_size=1, max_size=4))
+@example(sent=HOSTILE_THEN_GOOD["nested"](Frame({"room": "r", "text": "t"}, '{"room": "r", "text": "t"}')))
+@example(sent=HOSTILE_THEN_GOOD["NaN"](Frame({"ping": True}, '{"ping": true}')))
+@example(sent=HOSTILE_THEN_GOOD["just too deep"](Frame({"room": "r", "text": "t"}, '{"room": "r", "text": "t"}')))
 async def test_fuzzed_nane_frames_get_the_models_answer_and_store_exactly_what_it_says(sent):
     await seed()
     chat = Chat.of(await stored_state())
@@ -423,14 +479,13 @@ async def test_fuzzed_nane_frames_get_the_models_answer_and_store_exactly_what_i
         await close_thread_connections()
 
 
-def command(data):
-    return Frame(data, json.dumps(data))
-
-
 @fuzzing
 @given(sent=st.lists(token_frames, min_size=1, max_size=4))
 @example(sent=[command({"type": "setnick", "args": {"nickname": "alice\n"}})])
 @example(sent=[command({"type": "switchroom", "args": {"room": "\ud800"}})])
+@example(sent=HOSTILE_THEN_GOOD["nested"](command({"type": "listrooms"})))
+@example(sent=HOSTILE_THEN_GOOD["NaN"](command({"type": "listrooms"})))
+@example(sent=HOSTILE_THEN_GOOD["just too deep"](command({"type": "message", "args": {"body": "b"}})))
 async def test_fuzzed_token_commands_get_the_models_answer_and_store_exactly_what_it_says(sent):
     await seed()
     token = await database_sync_to_async(services.issue_token)("fuzzer")
@@ -461,6 +516,16 @@ async def test_fuzzed_token_commands_get_the_models_answer_and_store_exactly_wha
 
 @fuzzing
 @given(sent=st.lists(signal_frames, min_size=1, max_size=4))
+@example(sent=HOSTILE_THEN_GOOD["nested"](command({"target": "peer", "type": "offer"})))
+@example(sent=[command({"target": "peer", "type": "offer", "payload": nested_list(DEPTH_LIMIT - 1)})])
+@example(
+    sent=[
+        Frame(None, '{"target": "peer", "type": "offer", "payload": {"sdp": NaN}}'),
+        Frame(None, '{"target": "peer", "type": "offer", "payload": [Infinity]}'),
+        command({"target": "peer", "type": "offer", "payload": nested_list(DEPTH_LIMIT)}),
+        command({"target": "peer", "type": "offer", "payload": 1.5}),
+    ]
+)
 async def test_fuzzed_signals_reach_whom_the_model_says_and_store_nothing_while_connected(sent):
     await seed()
     fuzzer = await open_socket("/v1/connect", [cookie_header("fuzzer")])

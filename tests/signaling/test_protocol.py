@@ -51,6 +51,22 @@ def test_any_json_value_either_parses_or_raises_a_client_error_with_a_reason(val
     assert isinstance(result, Signal) or (isinstance(result, ClientError) and str(result))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 3000,
+        '{"target": "bob", "type": "offer", "payload": ' + "[" * 3000 + "]" * 3000 + "}",
+        '{"target": "bob", "type": "offer", "payload": NaN}',
+        '{"target": "bob", "type": "offer", "payload": {"x": [Infinity]}}',
+        '{"target": "bob", "type": "offer", "payload": -Infinity}',
+        '{"target": "bob", "type": "offer", "payload": 1e400}',
+    ],
+)
+def test_json_that_a_browser_cannot_read_or_python_cannot_parse_is_refused(text):
+    with pytest.raises(ClientError, match=r"^frame is not valid JSON: .+"):
+        parse_signal(text)
+
+
 def test_a_missing_payload_parses_as_none():
     assert parse_signal('{"target": "bob", "type": "bye"}') == Signal("bob", "bye", None)
 
