@@ -170,6 +170,20 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 HTTP_BATCH_STALL = env_float("HTTP_BATCH_STALL", 0.05)
 # A bigger request body is refused with 413 before Django sees it.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
+# Bounds for clients that stall or flood, in `manage.py uvicorn` (chatsite/http_protocol.py):
+# seconds for a request head (from the connection's opening, or a later request's first byte)
+# and for a body (from the end of its head); bytes of request line and headers; open
+# connections of the process, HTTP and WebSocket (lowered at start-up to what the open-file
+# limit allows).
+HTTP_HEADER_TIMEOUT = env_float("HTTP_HEADER_TIMEOUT", 10.0)
+HTTP_BODY_TIMEOUT = env_float("HTTP_BODY_TIMEOUT", 30.0)
+HTTP_MAX_HEADER_BYTES = env_int("HTTP_MAX_HEADER_BYTES", 64 * 1024)
+HTTP_MAX_CONNECTIONS = env_int("HTTP_MAX_CONNECTIONS", 10000)
+if min(HTTP_HEADER_TIMEOUT, HTTP_BODY_TIMEOUT, HTTP_MAX_HEADER_BYTES, HTTP_MAX_CONNECTIONS) <= 0:
+    raise ImproperlyConfigured(
+        "HTTP_HEADER_TIMEOUT, HTTP_BODY_TIMEOUT, HTTP_MAX_HEADER_BYTES and HTTP_MAX_CONNECTIONS must be above 0: "
+        "each bounds what one client may hold."
+    )
 
 # Web worker processes of `manage.py uvicorn` on one port (SO_REUSEPORT); above 1 needs REDIS_URL.
 WEB_WORKERS = env_int("WEB_WORKERS", 1)
