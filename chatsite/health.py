@@ -28,6 +28,8 @@ def sqlite_write_problem(cursor):
     A lock held longer than that (a stuck process, a shell's `BEGIN IMMEDIATE`) makes
     every write wait, then fail with 503: this process should get no traffic meanwhile.
     """
+    if connection.in_atomic_block:
+        return None  # a transaction (a test's) is open: IMMEDIATE, so it holds the write lock already
     wait = min(settings.READY_CHECK_TIMEOUT, settings.DATABASE_LOCK_TIMEOUT)
     cursor.execute("PRAGMA busy_timeout")
     (kept,) = cursor.fetchone()
