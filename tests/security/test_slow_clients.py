@@ -120,6 +120,23 @@ def test_keep_alive_requests_are_served_past_the_header_timeout(server):
     assert status_of(until_closed(sock)) == 200
 
 
+def test_pipelined_requests_are_answered_and_a_pipelined_oversize_head_ends_the_connection(server):
+    sock = open_connection(server)
+    sock.sendall(HEAD + b"\r\n" + HEAD + b"\r\n")
+    sock.sendall(HEAD + b"X-Padding: " + b"a" * 4100 + b"\r\n\r\n")
+    answers = until_closed(sock)
+    # The requests before it are answered; then the connection is closed, or told 431 if
+    # the answers had gone out already.
+    assert [int(answer[:3]) for answer in answers.split(b"HTTP/1.1 ")[1:]] in ([200, 200], [200, 200, 431])
+
+
+def test_pipelined_requests_are_all_answered(server):
+    sock = open_connection(server)
+    sock.sendall(HEAD + b"\r\n" + HEAD + b"\r\n" + HEAD + b"Connection: close\r\n\r\n")
+    answers = until_closed(sock).split(b"HTTP/1.1 ")[1:]
+    assert [int(answer[:3]) for answer in answers] == [200, 200, 200]
+
+
 def test_a_large_body_sent_in_time_is_served(server):
     body = json.dumps({"name": "slow-but-fine", "address": "127.0.0.1:1", "padding": "a" * 200_000}).encode()
     sock = open_connection(server)
