@@ -7,17 +7,49 @@ have cost a migration and a write per probe and still needed a check written her
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 
 def database_problem():
+    """The database answers, and a write could commit now."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+            return sqlite_write_problem(cursor) if connection.vendor == "sqlite" else postgresql_write_problem(cursor)
     except DatabaseError as error:
         connection.close()  # the next probe starts on a fresh connection, not a dead one
         return f"the database does not answer: {error}"
+
+
+def sqlite_write_problem(cursor):
+    """Whether the write lock can be taken within READY_CHECK_TIMEOUT (or the lock timeout, if shorter).
+
+    A lock held longer than that (a stuck process, a shell's `BEGIN IMMEDIATE`) makes
+    every write wait, then fail with 503: this process should get no traffic meanwhile.
+    """
+    if connection.in_atomic_block:
+        return None  # a transaction (a test's) is open: IMMEDIATE, so it holds the write lock already
+    wait = min(settings.READY_CHECK_TIMEOUT, settings.DATABASE_LOCK_TIMEOUT)
+    cursor.execute("PRAGMA busy_timeout")
+    (kept,) = cursor.fetchone()
+    cursor.execute(f"PRAGMA busy_timeout = {max(1, round(wait * 1000))}")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("ROLLBACK")
+    except OperationalError as error:
+        return f"writes cannot commit: {error}"
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {kept}")
+    return None
+
+
+def postgresql_write_problem(cursor):
+    """Whether the server takes writes: not a standby in recovery, not read-only."""
+    cursor.execute("SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")
+    in_recovery, read_only = cursor.fetchone()
+    if in_recovery or read_only == "on":
+        return "writes cannot commit: the server is read-only (a standby, or default_transaction_read_only)"
     return None
 
 

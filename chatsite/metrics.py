@@ -46,6 +46,12 @@ WEBSOCKET_CLOSED = Counter("chatsite_websocket_closed", "WebSockets the server c
 WEBSOCKET_FRAMES_REFUSED = Counter(
     "chatsite_websocket_frames_refused", "Client frames refused without closing the socket, by reason.", ["reason"]
 )
+# Connections refused or cut before a request reached the application (chatsite/http_protocol.py).
+HTTP_CONNECTIONS_REFUSED = Counter(
+    "chatsite_http_connections_refused",
+    "HTTP connections refused or cut before the application had an answer, by reason.",
+    ["reason"],
+)
 SIGNALING_FRAMES_FORWARDED = Counter(
     "chatsite_signaling_frames_forwarded", "Signaling frames handed to the channel layer for their target."
 )
@@ -56,10 +62,18 @@ RATE = "rate"
 for _reason in (TOO_BIG, SLOW_CLIENT, KICKED, INTERNAL_ERROR):
     WEBSOCKET_CLOSED.labels(_reason)  # listed at 0 from the start, so a dashboard's rate() has a series
 WEBSOCKET_FRAMES_REFUSED.labels(RATE)
+TOO_MANY_CONNECTIONS, HEAD_TIMEOUT, HEAD_TOO_LARGE = "too_many", "head_timeout", "head_too_large"
+BODY_TIMEOUT = "body_timeout"
+for _reason in (TOO_MANY_CONNECTIONS, HEAD_TIMEOUT, HEAD_TOO_LARGE, BODY_TIMEOUT):
+    HTTP_CONNECTIONS_REFUSED.labels(_reason)
 
 
 def websocket_closed(reason):
     WEBSOCKET_CLOSED.labels(reason).inc()
+
+
+def http_connection_refused(reason):
+    HTTP_CONNECTIONS_REFUSED.labels(reason).inc()
 
 
 class DatabaseFigures:

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chatsite.database_unavailable.DatabaseUnavailableMiddleware",  # 503, not 500, while the database cannot answer
 ]
 # The public JSON endpoints need no session, CSRF token, login, message or frame option
 # (chatsite/handlers.py): only these, and only middleware without view hooks.
@@ -84,8 +85,13 @@ TEMPLATES = [
 
 # SQLite by default. WAL lets the web and worker processes read while one writes,
 # IMMEDIATE transactions take the write lock up front (no deadlock-on-upgrade, which
-# SQLite reports as "database is locked" without waiting), and the timeout makes a
-# writer wait its turn instead of failing.
+# SQLite reports as "database is locked" without waiting), and the lock timeout makes a
+# writer wait its turn instead of failing. Not much longer than that: a lock held for
+# long (a stuck process, a shell's BEGIN) should cost a client a quick 503, not a
+# half-minute wait (chatsite/database_unavailable.py).
+DATABASE_LOCK_TIMEOUT = env_float("DATABASE_LOCK_TIMEOUT", 5.0)
+if DATABASE_LOCK_TIMEOUT <= 0:
+    raise ImproperlyConfigured("DATABASE_LOCK_TIMEOUT must be above 0: the seconds a write waits for a lock.")
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -98,9 +104,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "timeout": DATABASE_LOCK_TIMEOUT,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c lock_timeout={round(DATABASE_LOCK_TIMEOUT * 1000)}".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,6 +137,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatsite.database_unavailable.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -170,6 +180,20 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 HTTP_BATCH_STALL = env_float("HTTP_BATCH_STALL", 0.05)
 # A bigger request body is refused with 413 before Django sees it.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
+# Bounds for clients that stall or flood, in `manage.py uvicorn` (chatsite/http_protocol.py):
+# seconds for a request head (from the connection's opening, or a later request's first byte)
+# and for a body (from the end of its head); bytes of request line and headers; open
+# connections of the process, HTTP and WebSocket (lowered at start-up to what the open-file
+# limit allows).
+HTTP_HEADER_TIMEOUT = env_float("HTTP_HEADER_TIMEOUT", 10.0)
+HTTP_BODY_TIMEOUT = env_float("HTTP_BODY_TIMEOUT", 30.0)
+HTTP_MAX_HEADER_BYTES = env_int("HTTP_MAX_HEADER_BYTES", 64 * 1024)
+HTTP_MAX_CONNECTIONS = env_int("HTTP_MAX_CONNECTIONS", 10000)
+if min(HTTP_HEADER_TIMEOUT, HTTP_BODY_TIMEOUT, HTTP_MAX_HEADER_BYTES, HTTP_MAX_CONNECTIONS) <= 0:
+    raise ImproperlyConfigured(
+        "HTTP_HEADER_TIMEOUT, HTTP_BODY_TIMEOUT, HTTP_MAX_HEADER_BYTES and HTTP_MAX_CONNECTIONS must be above 0: "
+        "each bounds what one client may hold."
+    )
 
 # Web worker processes of `manage.py uvicorn` on one port (SO_REUSEPORT); above 1 needs REDIS_URL.
 WEB_WORKERS = env_int("WEB_WORKERS", 1)

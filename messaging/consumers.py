@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite import metrics
+from chatsite import database_unavailable, metrics
 from chatsite.consumers import ProjectConsumer
 from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
@@ -116,8 +116,10 @@ class NaneConsumer(ChatConsumer):
     async def post(self, frame):
         try:
             await get_writer().post(services.Post(frame.room, self.username, frame.text, frame.client_id))
-        except services.ChatError as error:
-            await self.send_error(protocol.ProtocolError(str(error), frame.client_id, frame.client_id is not None))
+        except (services.ChatError, *database_unavailable.ERRORS) as error:
+            # Nothing was stored or sent; the socket stays, so the client may send it again.
+            text = str(error) if isinstance(error, services.ChatError) else database_unavailable.MESSAGE
+            await self.send_error(protocol.ProtocolError(text, frame.client_id, frame.client_id is not None))
 
     async def recover(self, frame):
         """Replay a room's messages after `since`, merged with the live ones arriving meanwhile."""
@@ -126,9 +128,10 @@ class NaneConsumer(ChatConsumer):
         try:
             replay = await database_sync_to_async(services.replay)(frame)
             await self.connection.write_paced(replay.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
-        except services.ChatError as error:
+        except (services.ChatError, *database_unavailable.ERRORS) as error:
             if (live := self.fanout.release(self.connection)) is not None:
-                refusal = protocol.ProtocolError(str(error), frame.client_id, frame.has_id)
+                text = str(error) if isinstance(error, services.ChatError) else database_unavailable.MESSAGE
+                refusal = protocol.ProtocolError(text, frame.client_id, frame.has_id)
                 self.connection.write([self.error_text(refusal), *live])
             return
         except BaseException:
@@ -177,6 +180,9 @@ class TokenConsumer(ChatConsumer):
             await getattr(self, f"command_{command.type}")(command.args)
         except (protocol.ProtocolError, services.ChatError) as error:
             await self.send_error(error)
+        except database_unavailable.ERRORS:
+            # The command did nothing; the socket stays, so the client may try again.
+            await self.send_error(services.ChatError(database_unavailable.MESSAGE))
 
     async def disconnect(self, code):
         self.fanout.remove(self.connection)
@@ -223,12 +229,23 @@ class TokenConsumer(ChatConsumer):
             raise services.ChatError(f"you are already in room {room.name}")
         # Leave locally first, so the `left` notice goes to the rest only.
         self.fanout.leave(self.connection)
-        self.broker.publish(await database_sync_to_async(services.switch_room)(self.session, room))
+        try:
+            left = await database_sync_to_async(services.switch_room)(self.session, room)
+        except database_unavailable.ERRORS:
+            self.fanout.join(self.connection, self.session.room.key)  # still in its room
+            raise
+        self.broker.publish(left)
         self.fanout.join(self.connection, room.key)
         self.broker.publish(services.joined_notice(self.session))
 
     async def end_session(self):
-        self.broker.publish(await database_sync_to_async(services.end_session)(self.session))
+        try:
+            left = await database_sync_to_async(services.end_session)(self.session)
+        except database_unavailable.ERRORS as error:
+            # Its heartbeat stops with the socket, so the nickname is freed once stale (CHAT_SESSION_STALE_AFTER).
+            log.warning("Chat session %s could not be ended: %s", self.session.nickname, error)
+            return
+        self.broker.publish(left)
 
     def error_text(self, error):
         return protocol.system_frame(str(error))

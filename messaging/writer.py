@@ -45,6 +45,7 @@ class MessageWriter:
             try:
                 posted, broadcast = await database.run(services.post_messages, [post for post, _ in batch])
             except Exception as error:
+                log.warning("chat: storing a batch of %d messages failed: %s", len(batch), error)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)

@@ -1,5 +1,6 @@
 import asyncio
 import contextlib
+import logging
 import math
 import signal
 import socket
@@ -9,10 +10,14 @@ import uvicorn
 from channels.routing import get_default_application
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.http_protocol import RESERVED_FILES, HTTPProtocol, check_uvicorn_version, connection_cap
 from chatsite.web_workers import WebWorkers
 from chatsite.websocket_protocol import WebSocketProtocol
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -36,6 +41,10 @@ class Command(BaseCommand):
         if not host or not port.isdigit():
             raise CommandError(f"{addrport!r} is not ip:port; write it as 127.0.0.1:8000.")
         host, port = host.strip("[]"), int(port)
+        try:
+            check_uvicorn_version()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error))
         if settings.WEB_WORKERS > 1:
             if not settings.REDIS_URL:
                 raise CommandError(
@@ -55,7 +64,10 @@ class Command(BaseCommand):
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            # httptools with deadlines for the request head and body, a cap on the head's size
+            # and one on the process's connections. Not uvicorn's `limit_concurrency`: it
+            # answers 503 only once a whole head has come, so stalled connections pile up.
+            http=bounded_http_protocol(),
             ws=WebSocketProtocol,
             # Compression would run once per client for every broadcast frame, undoing the
             # chat's encode-once fan-out; daphne does not offer it either.
@@ -69,6 +81,24 @@ class Command(BaseCommand):
         )
         sockets = [shared_port_socket(host, port, config.backlog)] if reuse_port else None
         OncePerSecondServer(config).run(sockets=sockets)
+
+
+def bounded_http_protocol():
+    max_connections = connection_cap(settings.HTTP_MAX_CONNECTIONS)
+    if max_connections < settings.HTTP_MAX_CONNECTIONS:
+        log.warning(
+            "HTTP_MAX_CONNECTIONS=%d, but the process may open only %d files: connections are capped at %d. "
+            "Raise the open-file limit (ulimit -n, LimitNOFILE=) to serve more.",
+            settings.HTTP_MAX_CONNECTIONS,
+            max_connections + RESERVED_FILES,
+            max_connections,
+        )
+    return HTTPProtocol.bounded(
+        header_timeout=settings.HTTP_HEADER_TIMEOUT,
+        body_timeout=settings.HTTP_BODY_TIMEOUT,
+        max_header_bytes=settings.HTTP_MAX_HEADER_BYTES,
+        max_connections=max_connections,
+    )
 
 
 def shared_port_socket(host, port, backlog):
