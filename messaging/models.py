@@ -116,6 +116,8 @@ class ChatSession(models.Model):
     # disconnect handler, so its sessions must stop counting on their own.
     seen = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat of the connected socket.")
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions")
+    # Nane: how many nodes have sockets holding the name; the last node to let go ends the row.
+    nodes = models.PositiveIntegerField(default=0, help_text="Nane: nodes whose sockets hold the name.")
 
     objects = ChatSessionQuerySet.as_manager()
 

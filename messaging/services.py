@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import FilteredRelation, Q
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from chatsite.names import name_key
@@ -237,23 +237,35 @@ def _check_nickname(nickname):
 
 
 def claim_nane_name(username):
-    """Hold a nane username; the id of the row its sockets share, or None when someone else speaks as it.
+    """Hold a nane username for this node; the id of its row, or None when someone else speaks as it.
 
-    Nane sockets with the very same spelling share the name (a person's tabs: the dialect
-    has no login to tell them apart); any other holder of the same key, a token session
-    or another spelling, keeps it.
+    Nane sockets with the very same spelling share the name, on every node (a person's
+    tabs: the dialect has no login to tell them apart); any other holder of the same key,
+    a token session or another spelling, keeps it.
     """
     key, now = name_key(username), timezone.now()
-    for _ in range(2):  # a second look, when another socket claimed the name meanwhile
+    for _ in range(3):  # another look, when another node claimed or freed the name meanwhile
         try:
             with transaction.atomic():
                 _free_stale(key, now)
                 held = ChatSession.objects.filter(key=key, ended__isnull=True).first()
-                if held is not None:
-                    return held.pk if held.dialect == Dialect.NANE and held.nickname == username else None
-                return ChatSession.objects.create(
-                    nickname=username, dialect=Dialect.NANE, issued=now, expires=None, connected=now, seen=now
-                ).pk
+                if held is None:
+                    return ChatSession.objects.create(
+                        nickname=username,
+                        dialect=Dialect.NANE,
+                        issued=now,
+                        expires=None,
+                        connected=now,
+                        seen=now,
+                        nodes=1,
+                    ).pk
+                if held.dialect != Dialect.NANE or held.nickname != username:
+                    return None
+                joined = ChatSession.objects.filter(pk=held.pk, ended__isnull=True).update(
+                    nodes=F("nodes") + 1, seen=now
+                )
+                if joined:
+                    return held.pk
         except IntegrityError:
             continue
     return None
@@ -267,8 +279,11 @@ def refresh_nane_names(ids):
 
 
 def release_nane_name(session_id):
-    """Free a nane username once its last socket on this node has gone."""
-    ChatSession.objects.filter(pk=session_id, ended__isnull=True).update(ended=timezone.now())
+    """This node's last socket of a nane username has gone; the name is free once no node holds it."""
+    with transaction.atomic():
+        held = ChatSession.objects.filter(pk=session_id, ended__isnull=True)
+        held.filter(nodes__gt=0).update(nodes=F("nodes") - 1)
+        held.filter(nodes__lte=0).update(ended=timezone.now())
 
 
 # --- token-dialect sessions --------------------------------------------------------

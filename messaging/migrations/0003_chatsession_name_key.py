@@ -22,6 +22,11 @@ class Migration(migrations.Migration):
             name="dialect",
             field=models.CharField(choices=[("token", "token"), ("nane", "nane")], default="token", max_length=5),
         ),
+        migrations.AddField(
+            model_name="chatsession",
+            name="nodes",
+            field=models.PositiveIntegerField(default=0, help_text="Nane: nodes whose sockets hold the name."),
+        ),
         migrations.AlterField(
             model_name="chatsession",
             name="expires",
