@@ -72,5 +72,7 @@ soak: setup-dev
 	python -m bench.soak $(SOAK_ARGS)
 	python -m bench.tables
 
+# var/ holds the generated secret key too (chatsite/secret_key.py): the next `make run` makes a new one.
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm var
+	@echo "Removed $(VENV), db.sqlite3 and var/, with var/secret_key: tokens and cookies signed with the old key are void."

@@ -2,9 +2,13 @@
 
 import functools
 
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
+
+from chatsite.origin import foreign_page
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -16,6 +20,17 @@ class JSONOnly(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
+
+
+class FromOurPages(BasePermission):
+    """Refuse a request that a page of another site made a browser send (chatsite/origin.py)."""
+
+    def has_permission(self, request, view):
+        # Raised rather than returned: for an anonymous caller DRF would replace the reason
+        # with "Authentication credentials were not provided", which is not why.
+        if refusal := foreign_page(request.META):
+            raise PermissionDenied(refusal)
+        return True
 
 
 class PublicAPIView(APIView):

@@ -115,7 +115,31 @@ class BrowserOriginValidator:
 
     @staticmethod
     def allows(origin):
-        allowed_hosts = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-        return origin_allowed(
-            None if origin is None else origin.decode("latin1"), settings.WS_ALLOWED_ORIGINS, allowed_hosts
-        )
+        return page_origin_allowed(None if origin is None else origin.decode("latin1"))
+
+
+def page_origin_allowed(origin):
+    """Whether a browser page of this Origin (None when absent) may use the site: by the settings' rule."""
+    allowed_hosts = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    return origin_allowed(origin, settings.WS_ALLOWED_ORIGINS, allowed_hosts)
+
+
+# Fetch metadata of a request that a page of another site made the browser send.
+OTHER_SITE = {"cross-site", "same-site"}
+
+
+def foreign_page(meta):
+    """Why an HTTP request (its `request.META`) comes from a page that is not ours, or None.
+
+    The same rule as for WebSocket handshakes, for the endpoints that change state without
+    a CSRF token (`/v1/register`, the kick): a hostile page can make a browser send a form
+    there, with the browser's cookies. Browsers say where a request comes from in `Origin`
+    (and in `Sec-Fetch-Site` where they leave `Origin` out); curl and other programs send
+    neither, and are served as before.
+    """
+    origin = meta.get("HTTP_ORIGIN")
+    if origin is not None:
+        return None if page_origin_allowed(origin) else f"requests from pages of {origin} are refused"
+    if meta.get("HTTP_SEC_FETCH_SITE") in OTHER_SITE:
+        return "requests from pages of another site are refused"
+    return None

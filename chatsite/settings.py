@@ -16,16 +16,24 @@ from chatsite.env import (
     env_origins,
     env_str,
 )
+from chatsite.secret_key import read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
-if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-only-key-do-not-deploy")
-else:
-    SECRET_KEY = env_str("SECRET_KEY", "")
-    if not SECRET_KEY:
-        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random string.")
+# --- Secret key (docs/configuration.md) ---
+# Never a key from the repository, which anyone could read and forge tokens and cookies with:
+# without SECRET_KEY, the instance makes a random one on first start and keeps it in
+# SECRET_KEY_FILE, beside db.sqlite3 (chatsite/secret_key.py). With DEBUG off one of the two
+# must be set on purpose, so that every node of a deployment is given the same key.
+SECRET_KEY_FILE = Path(env_str("SECRET_KEY_FILE", "") or BASE_DIR / "var" / "secret_key")
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and not env_str("SECRET_KEY_FILE", ""):
+        raise ImproperlyConfigured(
+            "DEBUG is off: set SECRET_KEY to a long random string, or SECRET_KEY_FILE to a file holding one."
+        )
+    SECRET_KEY = read_or_create(SECRET_KEY_FILE)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

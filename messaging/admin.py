@@ -33,10 +33,11 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(ChatSession)
 class ChatSessionAdmin(admin.ModelAdmin):
-    list_display = ["nickname", "room", "issued", "connected", "ended", "expires", "holds_nickname"]
-    list_filter = ["ended", "connected"]
+    list_display = ["nickname", "dialect", "room", "issued", "connected", "ended", "expires", "holds_nickname"]
+    list_filter = ["dialect", "ended", "connected"]
     list_select_related = ["room"]
-    search_fields = ["nickname"]
+    search_fields = ["nickname", "key"]
+    readonly_fields = ["key"]
 
     @admin.display(boolean=True, description="holds nickname")
     def holds_nickname(self, session):

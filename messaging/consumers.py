@@ -13,6 +13,7 @@ from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
 from messaging.broker import get_broker
 from messaging.fanout import connection_for
+from messaging.nane_names import get_nane_names
 from messaging.writer import get_writer
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,18 @@ class NaneConsumer(ChatConsumer):
     # --- client frames ----------------------------------------------------------
 
     async def connect(self):
+        self.names = get_nane_names()
+        self.holds_name = False
         try:
             self.username = protocol.clean_username(self.scope["chat_handshake"].username)
         except protocol.ProtocolError:
             await self.close()
             return
-        if await database_sync_to_async(services.nickname_in_use)(self.username):
+        # One speaker per name: not while a token session or another spelling holds it.
+        if not await self.names.enter(self.username, self):
             await self.close()
             return
+        self.holds_name = True
         await self.accept()
         self.fanout.add_nane(self.connection)
 
@@ -110,8 +115,20 @@ class NaneConsumer(ChatConsumer):
 
     async def disconnect(self, code):
         self.fanout.remove(self.connection)
+        if self.holds_name:
+            self.holds_name = False
+            await self.names.leave(self.username, self)
 
     # --- command helpers --------------------------------------------------------
+
+    async def name_lost(self):
+        """Another speaker took the name while this node could not refresh it (nane_names.py)."""
+        self.fanout.remove(self.connection)
+        # Straight out, not queued behind the broadcasts: the close frame follows at once.
+        await self.send(
+            text_data=self.error_text(services.ChatError(f"username {self.username} is now held by someone else"))
+        )
+        await self.close()
 
     async def post(self, frame):
         try:

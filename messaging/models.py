@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from chatsite.names import MAX_KEY_LENGTH, name_key
+
 
 def room_key(name):
     """The case-insensitive identity of a room, folded in Python so every engine agrees."""
@@ -64,10 +66,15 @@ class ChatSessionQuerySet(models.QuerySet):
     def holding_nickname(self, now=None):
         """Sessions whose nickname nobody else may take: live, or reserved and still claimable."""
         now = now or timezone.now()
-        return self.filter(ended__isnull=True, expires__gt=now).filter(
+        unexpired = Q(expires__isnull=True) | Q(expires__gt=now)
+        return self.filter(unexpired, ended__isnull=True).filter(
             Q(connected__isnull=False, seen__gte=stale_cutoff(now))
             | Q(connected__isnull=True, issued__gt=connect_window_start(now))
         )
+
+    def named(self, name):
+        """Rows of this name in any spelling (`name_key`)."""
+        return self.filter(key=name_key(name))
 
     def stale(self, now=None):
         """Unended sessions that no longer hold their nickname."""
@@ -84,29 +91,46 @@ def stale_cutoff(now):
     return now - timedelta(seconds=settings.CHAT_SESSION_STALE_AFTER)
 
 
-class ChatSession(models.Model):
-    """A token-dialect session: the nickname `/auth` reserved and, once connected, its room."""
+class Dialect(models.TextChoices):
+    TOKEN = "token", "token"
+    NANE = "nane", "nane"
 
-    nickname = models.CharField(max_length=50)
+
+class ChatSession(models.Model):
+    """A name held in the chat, in either dialect: one speaker per name (`key`), across every node.
+
+    A token-dialect row is one session: the nickname `/auth` reserved and, once connected,
+    its room. A nane-dialect row is a username held by the sockets that connected with it
+    in that exact spelling, on any node; each node's heartbeat keeps it (messaging/nane_names.py).
+    """
+
+    nickname = models.CharField(max_length=50, help_text="The name as its speaker spelled it.")
+    key = models.CharField(max_length=MAX_KEY_LENGTH, editable=False, help_text="The name as compared (name_key).")
+    dialect = models.CharField(max_length=5, choices=Dialect.choices, default=Dialect.TOKEN)
     issued = models.DateTimeField(default=timezone.now)
-    expires = models.DateTimeField()
+    # NULL for nane names, which are held as long as heartbeats come.
+    expires = models.DateTimeField(null=True, blank=True)
     connected = models.DateTimeField(null=True, blank=True)
     ended = models.DateTimeField(null=True, blank=True)
     # Refreshed by the consumer's heartbeat: a process that dies (SIGKILL, power) runs no
     # disconnect handler, so its sessions must stop counting on their own.
     seen = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat of the connected socket.")
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions")
+    # Nane: how many nodes have sockets holding the name; the last node to let go ends the row.
+    nodes = models.PositiveIntegerField(default=0, help_text="Nane: nodes whose sockets hold the name.")
 
     objects = ChatSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued"]
         constraints = [
-            # The database, not a read-then-write, decides who gets a nickname.
-            models.UniqueConstraint(
-                fields=["nickname"], condition=Q(ended__isnull=True), name="one_unended_session_per_nickname"
-            )
+            # The database, not a read-then-write, decides who gets a name, whatever the dialect.
+            models.UniqueConstraint(fields=["key"], condition=Q(ended__isnull=True), name="one_unended_session_per_key")
         ]
 
     def __str__(self):
         return self.nickname
+
+    def save(self, *args, **kwargs):
+        self.key = name_key(self.nickname)
+        super().save(*args, **kwargs)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from chatsite import client_json
+from chatsite.names import name_key, name_problem
 
 MAX_ROOM_NAME_LENGTH = 50
 MAX_USERNAME_LENGTH = 50
@@ -41,10 +42,13 @@ def clean_room_name(name):
 
 
 def clean_username(name):
-    """A nane username trimmed; raises ProtocolError unless 1-50 characters and not `system`."""
+    """A nane username trimmed; raises ProtocolError unless 1-50 visible characters and not `system` in any spelling."""
     name = clean_text(name or "", MAX_USERNAME_LENGTH, field="username")
-    if name == SYSTEM:
-        raise ProtocolError(f"username {SYSTEM} is reserved")
+    problem = name_problem(name, field="username")
+    if problem:
+        raise ProtocolError(problem)
+    if name_key(name) == SYSTEM:
+        raise ProtocolError(f"username {name} is reserved")
     return name
 
 
@@ -54,10 +58,10 @@ def nickname_problem(nickname):
         return "nickname is empty"
     if len(nickname) > MAX_USERNAME_LENGTH:
         return f"nickname {nickname} is longer than {MAX_USERNAME_LENGTH} characters"
-    if nickname == SYSTEM:
-        return f"nickname {SYSTEM} is reserved"
     if not NICKNAME_RE.fullmatch(nickname):  # `$` alone would let a trailing newline through
         return f"invalid nickname {nickname}: use a letter or _ first, then at least one letter, digit, _ or -"
+    if name_key(nickname) == SYSTEM:
+        return f"nickname {nickname} is reserved"
     return None
 
 

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, FilteredRelation, OuterRef, Q
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
+from chatsite.names import name_key
 from messaging import protocol
 from messaging.fanout import Broadcast
-from messaging.models import ChatSession, Message, Room, room_key
+from messaging.models import ChatSession, Dialect, Message, Room, room_key
 from messaging.store import store
 
 GLOBAL_ROOM = "global"
@@ -264,11 +265,11 @@ def prune_expired(now=None):
     return pruned
 
 
-# --- token-dialect sessions --------------------------------------------------------
+# --- names: one speaker per name, in either dialect (chatsite/names.py) --------------
 
 
-def _free_stale(nickname, now):
-    ChatSession.objects.stale(now).filter(nickname=nickname).update(ended=now)
+def _free_stale(key, now):
+    ChatSession.objects.stale(now).filter(key=key).update(ended=now)
 
 
 def _check_nickname(nickname):
@@ -277,13 +278,66 @@ def _check_nickname(nickname):
         raise ChatError(problem)
 
 
+def claim_nane_name(username):
+    """Hold a nane username for this node; the id of its row, or None when someone else speaks as it.
+
+    Nane sockets with the very same spelling share the name, on every node (a person's
+    tabs: the dialect has no login to tell them apart); any other holder of the same key,
+    a token session or another spelling, keeps it.
+    """
+    key, now = name_key(username), timezone.now()
+    for _ in range(3):  # another look, when another node claimed or freed the name meanwhile
+        try:
+            with transaction.atomic():
+                _free_stale(key, now)
+                held = ChatSession.objects.filter(key=key, ended__isnull=True).first()
+                if held is None:
+                    return ChatSession.objects.create(
+                        nickname=username,
+                        dialect=Dialect.NANE,
+                        issued=now,
+                        expires=None,
+                        connected=now,
+                        seen=now,
+                        nodes=1,
+                    ).pk
+                if held.dialect != Dialect.NANE or held.nickname != username:
+                    return None
+                joined = ChatSession.objects.filter(pk=held.pk, ended__isnull=True).update(
+                    nodes=F("nodes") + 1, seen=now
+                )
+                if joined:
+                    return held.pk
+        except IntegrityError:
+            continue
+    return None
+
+
+def refresh_nane_names(ids):
+    """Heartbeat of a node's nane names; the ids among them that no longer hold their name."""
+    now = timezone.now()
+    ChatSession.objects.filter(pk__in=ids, ended__isnull=True).update(seen=now)
+    return set(ChatSession.objects.filter(pk__in=ids, ended__isnull=False).values_list("pk", flat=True))
+
+
+def release_nane_name(session_id):
+    """This node's last socket of a nane username has gone; the name is free once no node holds it."""
+    with transaction.atomic():
+        held = ChatSession.objects.filter(pk=session_id, ended__isnull=True)
+        held.filter(nodes__gt=0).update(nodes=F("nodes") - 1)
+        held.filter(nodes__lte=0).update(ended=timezone.now())
+
+
+# --- token-dialect sessions --------------------------------------------------------
+
+
 def issue_token(nickname):
     """Reserve a nickname and return the signed token that claims it; ChatError if refused."""
     _check_nickname(nickname)
     now = timezone.now()
     try:
         with transaction.atomic():
-            _free_stale(nickname, now)
+            _free_stale(name_key(nickname), now)
             session = ChatSession.objects.create(
                 nickname=nickname, issued=now, expires=now + timedelta(seconds=settings.CHAT_TOKEN_TTL)
             )
@@ -304,7 +358,7 @@ def open_session(token):
         # One conditional UPDATE: of two connections racing with one token, one wins.
         claimed = (
             ChatSession.objects.holding_nickname(now)
-            .filter(pk=session_id, connected__isnull=True)
+            .filter(pk=session_id, dialect=Dialect.TOKEN, connected__isnull=True)
             .update(connected=now, seen=now, room=global_room)
         )
         if claimed != 1:
@@ -333,14 +387,14 @@ def set_nickname(session, nickname):
     old = session.nickname
     if nickname == old:
         return Broadcast()
-    now = timezone.now()
+    key, now = name_key(nickname), timezone.now()
     try:
         with transaction.atomic():
-            _free_stale(nickname, now)
-            ChatSession.objects.filter(pk=session.pk).update(nickname=nickname)
+            _free_stale(key, now)
+            ChatSession.objects.filter(pk=session.pk).update(nickname=nickname, key=key)
     except IntegrityError:
         raise ChatError(f"nickname {nickname} is already taken")
-    session.nickname = nickname
+    session.nickname, session.key = nickname, key
     return notice(session.room, f"{old} is now {nickname}") if session.room is not None else Broadcast()
 
 
@@ -358,8 +412,3 @@ def end_session(session):
 def users_in(room):
     live = ChatSession.objects.holding_nickname().filter(room=room, connected__isnull=False)
     return sorted(live.values_list("nickname", flat=True))
-
-
-def nickname_in_use(name):
-    """True when a token-dialect session holds this nickname (nane may not speak as it)."""
-    return ChatSession.objects.holding_nickname().filter(nickname=name).exists()

@@ -3,12 +3,13 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatsite.api import PublicAPIView
+from chatsite.api import FromOurPages, PublicAPIView
+from chatsite.origin import foreign_page
 from signaling import identity, services
 from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientError, clean_username
 
@@ -26,9 +27,12 @@ class RegisterView(PublicAPIView):
     @extend_schema(
         summary="Register a username; sets the signed signaling_identity cookie and a plain user_username one",
         request=USERNAME,
-        responses={200: STATUS, 400: STATUS, 409: STATUS},
+        responses={200: STATUS, 400: STATUS, 403: STATUS, 409: STATUS},
     )
     def post(self, request):
+        # A hostile page's auto-submitting form would replace its visitor's identity cookie.
+        if refusal := foreign_page(request.META):
+            return answer(status.HTTP_403_FORBIDDEN, "FORBIDDEN", refusal)
         try:
             data = request.data
         except (ParseError, UnsupportedMediaType):
@@ -94,17 +98,28 @@ class IsStaffOrDebug(BasePermission):
 
 KICKED = {
     200: inline_serializer("Kicked", {"kicked": serializers.IntegerField(min_value=0)}),
-    403: OpenApiResponse(description="Not staff while DEBUG is off."),
+    403: OpenApiResponse(
+        description="Not staff while DEBUG is off, a staff session without its CSRF token, or a page of another site."
+    ),
+    405: OpenApiResponse(description="Any method but POST."),
 }
 
 
 class KickActiveUsersView(APIView):
-    permission_classes = [IsStaffOrDebug]
+    """POST only: a GET is what a link or an image on a hostile page makes a staff browser send.
 
-    @extend_schema(summary="Close every /v1/connect socket (4001 KICKED)", responses=KICKED)
-    def get(self, request):
-        return Response({"kicked": services.kick_connections()})
+    Staff come with their admin session, and DRF's SessionAuthentication then wants the
+    CSRF token; FromOurPages refuses other sites' forms when DEBUG opens the kick to anyone.
+    """
+
+    permission_classes = [FromOurPages, IsStaffOrDebug]
+
+    def initial(self, request, *args, **kwargs):
+        # The method first: a GET is 405 for everyone, not a 403 that hints it would work with a login.
+        if request.method not in ("POST", "OPTIONS"):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(summary="Close every /v1/connect socket (4001 KICKED)", request=None, responses=KICKED)
     def post(self, request):
-        return self.get(request)
+        return Response({"kicked": services.kick_connections()})

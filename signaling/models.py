@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from chatsite.names import MAX_KEY_LENGTH, name_key
 from signaling.protocol import ClientError, clean_username
 
 
@@ -22,8 +23,8 @@ def validate_username(value):
 
 
 def username_key(username):
-    """The case-insensitive identity of a username, computed in Python for every engine."""
-    return username.lower()
+    """The identity of a username (chatsite/names.py), computed in Python for every engine."""
+    return name_key(username)
 
 
 class SignalingUserQuerySet(models.QuerySet):
@@ -38,8 +39,10 @@ class SignalingUser(models.Model):
     """A registered identity (the seed's UserStore)."""
 
     username = models.CharField(max_length=50, validators=[validate_username], help_text="As first spelled.")
-    # Lower-casing can lengthen a name ("İ" becomes two code points), hence the room.
-    key = models.CharField(max_length=150, unique=True, editable=False, help_text="The username lower-cased.")
+    # Normalising can lengthen a name (NFKC, case folding), hence the room.
+    key = models.CharField(
+        max_length=MAX_KEY_LENGTH, unique=True, editable=False, help_text="The username as compared (name_key)."
+    )
     registered = models.DateTimeField(default=timezone.now)
 
     objects = SignalingUserQuerySet.as_manager()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatsite import client_json
+from chatsite.names import name_problem
 
 USERNAME_MAX_LENGTH = 50
 # \w is Unicode-aware: letters and digits of any script, and "_".
@@ -30,6 +31,10 @@ def clean_username(value):
         raise ClientError(f"username must be at most {USERNAME_MAX_LENGTH} characters")
     if not USERNAME_PATTERN.fullmatch(username):
         raise ClientError("username may only contain letters, digits, '_', '-' and '.'")
+    # Letters that draw nothing (a Hangul filler) match \w, and keys of some names outgrow their column.
+    problem = name_problem(username, field="username")
+    if problem:
+        raise ClientError(problem)
     return username
 
 

@@ -86,3 +86,30 @@ async def test_a_killed_server_frees_its_sessions_nicknames_after_the_window(tmp
     finally:
         survivor.stop()
         doomed.stop()
+
+
+@pytest.mark.faults
+async def test_a_killed_server_frees_its_nane_usernames_after_the_window(tmp_path_factory):
+    doomed = start_server(tmp_path_factory, "nane-doomed", **FAST)
+    survivor = second_server(doomed)
+    try:
+        ws = await connect(f"{doomed.ws_url}/ws?username=yan")
+        await ws.send(json.dumps({"ping": True}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"pong": True}
+        assert auth(survivor, "yan") is None, "a nane user on another process holds the name"
+        doomed.process.send_signal(signal.SIGKILL)  # no disconnect handler runs: the name stays held
+        doomed.process.wait()
+        killed = time.monotonic()
+
+        deadline = killed + 15
+        while auth(survivor, "yan") is None:
+            assert time.monotonic() < deadline, "the dead server's nane name never went stale"
+            await asyncio.sleep(0.1)
+        report(
+            "web process SIGKILLed: nane username",
+            stale_after_s=FAST["CHAT_SESSION_STALE_AFTER"],
+            freed_after_s=round(time.monotonic() - killed, 2),
+        )
+    finally:
+        survivor.stop()
+        doomed.stop()

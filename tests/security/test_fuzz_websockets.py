@@ -342,7 +342,10 @@ def token_outcome(frame, chat, me, taken):
         return {"from": me.nick, "body": body}
     if kind == "setnick":
         nick = args["nickname"]
-        if not (NICKNAME.fullmatch(nick) and len(nick) <= NICK_LIMIT and nick != "system") or nick in taken:
+        # Names are one whatever their letter case (chatsite/names.py; nicknames are ASCII).
+        if not (NICKNAME.fullmatch(nick) and len(nick) <= NICK_LIMIT and nick.lower() != "system") or (
+            nick.lower() in taken
+        ):
             return ERROR
         if nick == me.nick:
             return NOTHING
@@ -459,9 +462,10 @@ HOSTILE_THEN_GOOD = {
 @example(sent=HOSTILE_THEN_GOOD["just too deep"](Frame({"room": "r", "text": "t"}, '{"room": "r", "text": "t"}')))
 async def test_fuzzed_nane_frames_get_the_models_answer_and_store_exactly_what_it_says(sent):
     await seed()
+    socket = await open_socket("/ws?username=fuzzer", [])
+    # Taken once the socket is open: its username is a row of the chat's names.
     chat = Chat.of(await stored_state())
     before = await stored_state()
-    socket = await open_socket("/ws?username=fuzzer", [])
     try:
         for frame in sent:
             expected = nane_outcome(frame, chat)

@@ -51,7 +51,7 @@ async def test_a_second_socket_closes_4000_with_reason_already_exists(server):
 async def test_a_kicked_socket_closes_4001_with_reason_kicked(server):
     cookie = {"Cookie": registered(server)}
     async with connect(f"{server.ws_url}/v1/connect", additional_headers=cookie) as ws:
-        status, body, _ = await asyncio.to_thread(server.call, "GET", "/v1/kick-active-users")
+        status, body, _ = await asyncio.to_thread(server.call, "POST", "/v1/kick-active-users")
         assert (status, body) == (200, {"kicked": 1})
 
         assert await frames_until_closed(ws) == ([{"type": "KICKED", "payload": None}], (4001, "KICKED"))
