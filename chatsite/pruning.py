@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 PRUNERS = [
     "nameserver.services.prune_expired",
     "messaging.services.prune_expired",
+    "signaling.services.prune_expired",
 ]
 
 

@@ -278,6 +278,8 @@ SIGNALING_HEARTBEAT_INTERVAL = env_heartbeat(
     "SIGNALING_HEARTBEAT_INTERVAL", "SIGNALING_STALE_AFTER", SIGNALING_STALE_AFTER
 )
 SIGNALING_COOKIE_MAX_AGE = env_int("SIGNALING_COOKIE_MAX_AGE", 30 * 24 * 3600)
+# Seconds a registered name is kept without a visit (`/v1/user`, a connection); then anyone may register it.
+SIGNALING_USER_IDLE_TTL = env_float("SIGNALING_USER_IDLE_TTL", 7 * 24 * 3600.0)
 
 # --- Contacts (docs/protocols/contacts.md) ---
 CONTACTS_HEARTBEAT_INTERVAL = env_float("CONTACTS_HEARTBEAT_INTERVAL", 5.0)

@@ -47,15 +47,14 @@ class RegisterView(PublicAPIView):
         except services.UsernameTaken:
             return answer(status.HTTP_409_CONFLICT, "TAKEN", f"username {username} is taken")
         response = answer(status.HTTP_200_OK, "SUCCESS")
-        identity.set_user_cookie(response, user.username, secure=request.is_secure())
+        identity.set_user_cookie(response, user, secure=request.is_secure())
         return response
 
 
 class UserView(PublicAPIView):
     @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 404: STATUS})
     def get(self, request):
-        username = identity.username_from_request(request)
-        user = username and services.find_user(username)
+        user = services.user_of(identity.identity_from_request(request))
         if not user:
             response = answer(status.HTTP_404_NOT_FOUND, "NOT_FOUND", "no registered user for this cookie")
             identity.clear_user_cookie(response)

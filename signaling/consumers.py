@@ -26,8 +26,7 @@ KICKED = 4001
 
 
 def user_of(scope):
-    username = identity.username_from_scope(scope)
-    return username and services.find_user(username)
+    return services.user_of(identity.identity_from_scope(scope))
 
 
 class SignalingConsumer(ProjectConsumer):

@@ -24,13 +24,18 @@ def signer():
     return signing.get_cookie_signer(salt=COOKIE_SALT)
 
 
-def set_user_cookie(response, username, secure=False):
-    """Set both cookies, the identity first: a client that keeps only one Set-Cookie still signs in."""
+def set_user_cookie(response, user, secure=False):
+    """Set both cookies, the identity first: a client that keeps only one Set-Cookie still signs in.
+
+    The identity names the registration (its id, never handed out twice), not only the
+    name: a name freed after SIGNALING_USER_IDLE_TTL and registered by someone else is
+    not theirs to a cookie of the first owner.
+    """
     # Percent-encoded, because Set-Cookie must be ASCII and usernames may be any letters
     # (names of ASCII letters, digits, "_", "-" and "." are unchanged).
-    value = quote(username, safe="")
+    value = quote(user.username, safe="")
     lifetime = {"max_age": settings.SIGNALING_COOKIE_MAX_AGE, "samesite": "Lax", "secure": secure}
-    response.set_cookie(COOKIE_NAME, signer().sign(value), httponly=True, **lifetime)
+    response.set_cookie(COOKIE_NAME, signer().sign(f"{user.pk}.{value}"), httponly=True, **lifetime)
     response.set_cookie(DISPLAY_COOKIE_NAME, value, httponly=False, **lifetime)
 
 
@@ -40,24 +45,26 @@ def clear_user_cookie(response):
     response["Clear-Site-Data"] = '"cookies"'
 
 
-def username_from_cookie(value):
-    """The username a cookie value vouches for; None when it is missing, forged or expired."""
+def identity_from_cookie(value):
+    """The (user id, username) a cookie value vouches for; None when it is missing, forged or expired."""
     if not value:
         return None
     try:
-        return unquote(signer().unsign(value, max_age=settings.SIGNALING_COOKIE_MAX_AGE))
+        signed = signer().unsign(value, max_age=settings.SIGNALING_COOKIE_MAX_AGE)
     except signing.BadSignature:
         return None
+    user_id, _, username = signed.partition(".")
+    return (int(user_id), unquote(username)) if user_id.isdigit() and username else None
 
 
-def username_from_request(request):
-    return username_from_cookie(request.COOKIES.get(COOKIE_NAME))
+def identity_from_request(request):
+    return identity_from_cookie(request.COOKIES.get(COOKIE_NAME))
 
 
-def username_from_scope(scope):
+def identity_from_scope(scope):
     """The same check for a WebSocket handshake, read from its Cookie headers."""
     cookies = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             cookies.update(parse_cookie(value.decode("latin1")))
-    return username_from_cookie(cookies.get(COOKIE_NAME))
+    return identity_from_cookie(cookies.get(COOKIE_NAME))

@@ -28,6 +28,12 @@ def username_key(username):
 
 
 class SignalingUserQuerySet(models.QuerySet):
+    def idle(self, now=None):
+        """Users not seen for SIGNALING_USER_IDLE_TTL and not connected now: their names may go."""
+        now = now or timezone.now()
+        cutoff = now - timedelta(seconds=settings.SIGNALING_USER_IDLE_TTL)
+        return self.filter(seen__lt=cutoff).exclude(connection__seen__gte=stale_cutoff(now))
+
     def named(self, username):
         # No username holds NUL, and PostgreSQL refuses the character in a query.
         if "\x00" in username:
@@ -44,6 +50,10 @@ class SignalingUser(models.Model):
         max_length=MAX_KEY_LENGTH, unique=True, editable=False, help_text="The username as compared (name_key)."
     )
     registered = models.DateTimeField(default=timezone.now)
+    # The name is freed after SIGNALING_USER_IDLE_TTL without a visit (chatsite/pruning.py).
+    seen = models.DateTimeField(
+        default=timezone.now, db_index=True, help_text="Last registered, asked who it is, or connected."
+    )
 
     objects = SignalingUserQuerySet.as_manager()
 

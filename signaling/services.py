@@ -30,6 +30,22 @@ def find_user(username):
     return SignalingUser.objects.named(username).first()
 
 
+def user_of(identity):
+    """The registered user an identity cookie names, noting the visit; None if it is gone (or never was)."""
+    if identity is None:
+        return None
+    user_id, username = identity
+    user = SignalingUser.objects.filter(pk=user_id, key=username_key(username)).first()
+    if user is not None:
+        SignalingUser.objects.filter(pk=user.pk).update(seen=timezone.now())
+    return user
+
+
+def prune_expired(now=None):
+    """Free the names of users idle for SIGNALING_USER_IDLE_TTL; returns how many went."""
+    return SignalingUser.objects.idle(now).delete()[1].get(SignalingUser._meta.label, 0)
+
+
 def claim_connection(user, channel_name, now=None):
     """Make `channel_name` the user's one active connection; None when a live one holds it.
 
@@ -52,8 +68,9 @@ def refresh_connection(user_id, channel_name, now=None):
 
 
 def release_connection(user_id, channel_name):
-    """Forget this socket's row, never a newer connection of the same user."""
+    """Forget this socket's row, never a newer connection of the same user; the user was seen until now."""
     ActiveConnection.objects.filter(user_id=user_id, channel_name=channel_name).delete()
+    SignalingUser.objects.filter(pk=user_id).update(seen=timezone.now())
 
 
 def live_channel_name(username, now=None):

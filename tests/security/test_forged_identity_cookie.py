@@ -13,12 +13,14 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from signaling import identity, services
+from signaling.models import SignalingUser
 from tests.security.conftest import stored_state
 from tests.signaling.conftest import register_user
 
 
-def own_cookie(username):
-    return identity.signer().sign(quote(username, safe=""))
+def own_cookie(username, user_id=1):
+    """A cookie signed with the server's key, as registering `username` (registration `user_id`) gives."""
+    return identity.signer().sign(f"{user_id}.{quote(username, safe='')}")
 
 
 def flipped(text, index):
@@ -31,8 +33,12 @@ def signature_broken():
 
 
 def name_swapped_under_own_signature():
-    # "mallory:<timestamp>:<signature>" with the name replaced, signature kept.
-    return "bob" + own_cookie("mallory").removeprefix("mallory")
+    # "1.mallory:<timestamp>:<signature>" with the name replaced, signature kept.
+    return own_cookie("mallory").replace("mallory", "bob", 1)
+
+
+def id_swapped_under_own_signature():
+    return "2" + own_cookie("mallory").removeprefix("1")
 
 
 def signed_with_another_secret_key():
@@ -40,7 +46,12 @@ def signed_with_another_secret_key():
         return own_cookie("bob")
 
 
-FORGERIES = [signature_broken, name_swapped_under_own_signature, signed_with_another_secret_key]
+FORGERIES = [
+    signature_broken,
+    name_swapped_under_own_signature,
+    id_swapped_under_own_signature,
+    signed_with_another_secret_key,
+]
 
 
 @pytest.fixture
@@ -79,7 +90,8 @@ async def test_a_forged_cookie_is_unauthenticated_on_connect_and_stores_nothing(
 def test_the_forgeries_are_built_from_cookies_the_server_accepts(cast):
     """Guards the attacks above: unchanged, the same ingredients do sign a user in."""
     client = APIClient()
-    client.cookies[identity.COOKIE_NAME] = own_cookie("mallory")
+    mallory, bob = (SignalingUser.objects.get(username=name).pk for name in ("mallory", "bob"))
+    client.cookies[identity.COOKIE_NAME] = own_cookie("mallory", mallory)
 
     assert client.get("/v1/user").json() == {"username": "mallory"}
-    assert signing.get_cookie_signer(salt=identity.COOKIE_SALT).unsign(own_cookie("bob")) == "bob"
+    assert signing.get_cookie_signer(salt=identity.COOKIE_SALT).unsign(own_cookie("bob", bob)) == f"{bob}.bob"

@@ -23,8 +23,9 @@ def test_register_with_json_succeeds_and_sets_a_signed_httponly_lax_cookie(api):
     cookie = response.cookies[COOKIE]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
-    assert cookie.value.startswith("alice:")  # value plus signature
-    assert SignalingUser.objects.get().username == "alice"
+    user = SignalingUser.objects.get()
+    assert user.username == "alice"
+    assert cookie.value.startswith(f"{user.pk}.alice:")  # the registration, then the signature
 
 
 def test_register_with_a_form_succeeds(api):

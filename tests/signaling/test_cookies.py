@@ -21,7 +21,9 @@ def test_register_sets_a_signed_httponly_identity_and_a_plain_script_readable_us
 
     signed, plain = response.cookies[IDENTITY], response.cookies[DISPLAY]
     assert signed["httponly"] is True
-    assert identity.username_from_cookie(signed.value) == "alice.b-c_d"
+    user_id, username = identity.identity_from_cookie(signed.value)
+    assert username == "alice.b-c_d"
+    assert user_id == services.find_user("alice.b-c_d").pk
     assert plain.value == "alice.b-c_d"  # what the original app shows after `user_username=`
     assert not plain["httponly"]
     for cookie in (signed, plain):
