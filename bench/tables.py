@@ -58,6 +58,18 @@ FAULTS = {
         "It refuses to start and names `--reset-clock`; started with it, it re-stamps the write, takes "
         "new writes and converges with the others.",
     ),
+    "web process flooded with stalled connections": (
+        "3,000 connections that send nothing and 300 that send 30 KB of a head and stop, against "
+        "`manage.py uvicorn` with 2 s deadlines (`tests/chatsite/test_flood_faults.py`)",
+        "`/healthz` answers throughout; every stalled connection is cut by the head deadline (408 for the "
+        "partial heads); memory grows by the partial heads only.",
+    ),
+    "database write lock held by another process": (
+        "a `BEGIN IMMEDIATE` held on the SQLite file by another process while a nane socket is open "
+        "(`DATABASE_LOCK_TIMEOUT` 1 s)",
+        "Writes answer `503` JSON after the lock timeout, `/readyz` says not ready, the nane post gets an "
+        "error frame and its socket stays; after the lock is released the same socket posts again.",
+    ),
     "SIGTERM web": (
         "`SIGTERM` to a web process with a nane, a token and a signaling socket open "
         "(`tests/chatsite/test_sigterm.py`)",

@@ -196,3 +196,20 @@ def test_the_connection_cap_stays_within_the_open_file_limit(monkeypatch):
     assert http_protocol.connection_cap(2000) == 2000  # the soft limit raised to 2,100
     assert limits["soft"] == 2000 + http_protocol.RESERVED_FILES
     assert http_protocol.connection_cap(10000) == 4096 - http_protocol.RESERVED_FILES  # the hard limit is the most
+
+
+def test_a_websocket_message_announced_past_twice_the_frame_limit_is_refused_before_it_arrives(server):
+    sock = open_connection(server)
+    sock.sendall(
+        b"GET /ws?username=big HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    # A masked text frame saying 10 MiB follow, then 64 KiB of them and nothing more: the
+    # server must not wait for (and buffer) the rest.
+    sock.sendall(b"\x81\xff" + (10 * 1024 * 1024).to_bytes(8, "big") + b"\0\0\0\0" + b"a" * 65536)
+    try:
+        answer = until_closed(sock)
+    except ConnectionResetError:  # closed with our bytes unread: the kernel resets, the close frame may be lost
+        return
+    assert answer.startswith(b"\x88\x02" + (1009).to_bytes(2, "big")), answer[:16]

@@ -72,6 +72,10 @@ class Command(BaseCommand):
             # Compression would run once per client for every broadcast frame, undoing the
             # chat's encode-once fan-out; daphne does not offer it either.
             ws_per_message_deflate=False,
+            # uvicorn buffers a message up to this before the application sees it (16 MiB by
+            # default); the consumers refuse one over WS_MAX_FRAME_BYTES with 1009 and count it,
+            # and uvicorn closes with 1009 itself past twice that, so no socket buffers more.
+            ws_max_size=2 * settings.WS_MAX_FRAME_BYTES,
             # Django's LOGGING stays in charge; uvicorn's access log would print query strings
             # (chat tokens) and costs a log line per request.
             log_config=None,
