@@ -1,7 +1,8 @@
 """Three fixes to daphne, the server of `manage.py runserver`, applied when Django starts.
 
-Written for daphne 4.2 (with autobahn 26); `apply()` refuses another minor version,
-so an upgrade makes whoever does it re-read these against the new source.
+Written for daphne 4.2 and autobahn 26.11; `apply()` refuses other versions, so an
+upgrade makes whoever does it re-read these against the new source. It runs only in
+daphne's processes (`chatsite.apps.serves_with_daphne`).
 
 1. **Close codes.** autobahn's `sendClose`, which daphne calls for `websocket.close`,
    accepts only 1000 and 3000-4999 and raises for the RFC 6455 codes a server needs
@@ -30,6 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 log = logging.getLogger(__name__)
 
 WRITTEN_FOR = "4.2."
+WRITTEN_FOR_AUTOBAHN = "26.11."
 # Seconds a SIGTERMed daphne gives its consumers to finish after their sockets are closed.
 SHUTDOWN_GRACE = 3.0
 GOING_AWAY = 1001
@@ -45,11 +47,18 @@ def apply():
         from daphne.ws_protocol import WebSocketProtocol
     except ImportError:
         return
-    if not daphne.__version__.startswith(WRITTEN_FOR):
-        raise ImproperlyConfigured(
-            f"chatsite/daphne_fixes.py was written for daphne {WRITTEN_FOR}x, not {daphne.__version__}: check "
-            "whether the new daphne still needs each fix, then update WRITTEN_FOR (or pin daphne)."
-        )
+    import autobahn
+
+    for package, written_for, setting in (
+        (daphne, WRITTEN_FOR, "WRITTEN_FOR"),
+        (autobahn, WRITTEN_FOR_AUTOBAHN, "WRITTEN_FOR_AUTOBAHN"),
+    ):
+        if not package.__version__.startswith(written_for):
+            raise ImproperlyConfigured(
+                f"chatsite/daphne_fixes.py was written for {package.__name__} {written_for}x, not "
+                f"{package.__version__}: check whether the new version still needs each fix, then update "
+                f"{setting} (or pin {package.__name__}). Only runserver and daphne load these fixes."
+            )
     allow_server_close_codes(WebSocketProtocol)
     close_sockets_on_shutdown(Server, WebSocketProtocol)
     pass_close_reasons(WebSocketProtocol)
