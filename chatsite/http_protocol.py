@@ -44,10 +44,12 @@ RESERVED_FILES = 100
 
 
 def check_uvicorn_version():
+    """Refuse to serve on a uvicorn whose internals these subclasses were not checked against."""
     if uvicorn.__version__ != WRITTEN_FOR_UVICORN:
         raise ImproperlyConfigured(
-            f"chatsite/http_protocol.py was written for uvicorn {WRITTEN_FOR_UVICORN} (it overrides the callbacks "
-            f"of its HttpToolsProtocol), but uvicorn {uvicorn.__version__} is installed. Install uvicorn=="
+            f"chatsite/http_protocol.py, chatsite/websocket_protocol.py and manage.py uvicorn's server were "
+            f"written for uvicorn {WRITTEN_FOR_UVICORN} (they subclass its protocols and its Server), but uvicorn "
+            f"{uvicorn.__version__} is installed. Install uvicorn=="
             f"{WRITTEN_FOR_UVICORN} (requirements.txt), or check the module against the new version and update "
             "WRITTEN_FOR_UVICORN."
         )

@@ -19,6 +19,11 @@
    and on this kind of VM a wake-up from idle costs a good fraction of a millisecond.
    Pings due within the same whole second of the loop's clock go out together, in the
    same wake-up as the server's once-a-second tick (`manage.py uvicorn`).
+
+It reads and writes uvicorn's protocol state (`conn`, `queue`, `close_sent`,
+`close_timer`, `transport`, the ping fields): `manage.py uvicorn` refuses any uvicorn but
+the one it was checked against (`chatsite.http_protocol.check_uvicorn_version`), and
+tests/chatsite/test_websocket_protocol.py names each attribute, so an upgrade shows what moved.
 """
 
 import logging

@@ -1,6 +1,37 @@
-"""The project's uvicorn WebSocket protocol sends its keepalive pings in step."""
+"""The project's uvicorn WebSocket protocol sends its keepalive pings in step, on uvicorn's own state."""
+
+import asyncio
+
+import uvicorn
+from uvicorn.server import ServerState
 
 from chatsite.websocket_protocol import WebSocketProtocol
+
+# What chatsite/websocket_protocol.py reads or writes of uvicorn's protocol: a newer uvicorn
+# that renames one fails here, not in production (and manage.py uvicorn checks the version).
+UVICORN_STATE = ("queue", "close_sent", "conn", "close_timer", "close_timeout", "transport", "handshake_complete")
+UVICORN_PING_STATE = ("loop", "ping_interval", "last_ping_rtt")
+UVICORN_METHODS = ("connection_made", "handle_connect", "pause_writing", "send_keepalive_ping")
+
+
+def made_by_uvicorn(loop):
+    async def app(scope, receive, send):
+        pass
+
+    config = uvicorn.Config(app, ws=WebSocketProtocol, ws_ping_interval=20.0, lifespan="off", log_config=None)
+    config.load()
+    return WebSocketProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+
+
+def test_the_uvicorn_state_and_methods_the_protocol_uses_exist():
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = made_by_uvicorn(loop)
+        missing = [name for name in (*UVICORN_STATE, *UVICORN_PING_STATE) if not hasattr(protocol, name)]
+        missing += [name for name in UVICORN_METHODS if not callable(getattr(protocol, name, None))]
+        assert not missing, f"uvicorn's WebSocket protocol no longer has {missing}"
+    finally:
+        loop.close()
 
 
 class FakeLoop:
@@ -16,8 +47,8 @@ class FakeLoop:
 
 
 def protocol_at(now, rtt=0.0):
-    protocol = object.__new__(WebSocketProtocol)  # only what schedule_ping reads
-    protocol.loop, protocol.ping_interval, protocol.last_ping_rtt = FakeLoop(now), 20.0, rtt
+    protocol = made_by_uvicorn(FakeLoop(now))
+    protocol.last_ping_rtt = rtt
     return protocol
 
 
