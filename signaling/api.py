@@ -47,13 +47,23 @@ class RegisterView(PublicAPIView):
         return response
 
 
+def cookie_user(request):
+    """The registered user the identity cookie vouches for, or None."""
+    username = identity.username_from_request(request)
+    return services.find_user(username) if username else None
+
+
+def unauthenticated():
+    return answer(status.HTTP_401_UNAUTHORIZED, "UNAUTHENTICATED", "no registered user for this cookie: register first")
+
+
 class UserView(PublicAPIView):
-    @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 404: STATUS})
+    @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 401: STATUS})
     def get(self, request):
-        username = identity.username_from_request(request)
-        user = username and services.find_user(username)
+        user = cookie_user(request)
         if not user:
-            response = answer(status.HTTP_404_NOT_FOUND, "NOT_FOUND", "no registered user for this cookie")
+            # 401, as the Go original answers: its web app sends a person to register only on 401.
+            response = unauthenticated()
             identity.clear_user_cookie(response)
             return response
         return Response({"username": user.username})
