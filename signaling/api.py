@@ -69,6 +69,44 @@ class UserView(PublicAPIView):
         return Response({"username": user.username})
 
 
+ICE_CONFIGURATION = inline_serializer(
+    "IceConfiguration",
+    {
+        "iceServers": serializers.ListField(
+            child=inline_serializer(
+                "IceServer",
+                {
+                    "urls": serializers.ListField(child=serializers.CharField()),
+                    "username": serializers.CharField(required=False, help_text="<expiry Unix time>:<your username>"),
+                    "credential": serializers.CharField(required=False, help_text="base64 HMAC-SHA1 of username"),
+                },
+            )
+        ),
+        "iceTransportPolicy": serializers.ChoiceField(choices=["all", "relay"]),
+        "expires": serializers.IntegerField(allow_null=True, help_text="Unix time the TURN credential expires"),
+    },
+)
+
+
+class IceServersView(PublicAPIView):
+    @extend_schema(
+        summary="STUN and TURN servers for your calls, with a short-lived TURN credential that names you",
+        responses={200: ICE_CONFIGURATION, 401: STATUS},
+    )
+    def get(self, request):
+        user = cookie_user(request)
+        if not user:
+            # Unlike /v1/user, the cookies are left alone: this refusal changes nothing.
+            return no_store(unauthenticated())
+        return no_store(Response(services.ice_configuration(user)))
+
+
+def no_store(response):
+    # A credential must not outlive its request in any cache, nor be served to another user.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class ConnectView(PublicAPIView):
     """`/v1/connect` over plain HTTP: the path only speaks WebSocket, so say how to reach it."""
 
