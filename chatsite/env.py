@@ -6,6 +6,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from chatsite.origin import ANY, AllowedOrigin
+from signaling.ice import check_ice_settings, check_ice_url
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -102,3 +103,19 @@ def env_networks(name, default):
                 f"{name}: {entry!r} is not an IP network: write it like 10.0.0.0/8, 192.168.1.5 or fd00::/8."
             )
     return networks
+
+
+def env_ice_urls(name):
+    """STUN and TURN URLs, comma-separated; each is checked here (signaling/ice.py), at start-up."""
+    try:
+        return [check_ice_url(url) for url in env_list(name, [])]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}.")
+
+
+def env_ice_settings_checked(*values):
+    """The ICE settings taken together (signaling/ice.py), refused at start-up when no call could work."""
+    try:
+        check_ice_settings(*values)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{error}.")

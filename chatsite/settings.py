@@ -10,6 +10,8 @@ from chatsite.env import (
     env_choice,
     env_float,
     env_heartbeat,
+    env_ice_settings_checked,
+    env_ice_urls,
     env_int,
     env_list,
     env_networks,
@@ -280,6 +282,22 @@ SIGNALING_HEARTBEAT_INTERVAL = env_heartbeat(
 SIGNALING_COOKIE_MAX_AGE = env_int("SIGNALING_COOKIE_MAX_AGE", 30 * 24 * 3600)
 # Seconds a registered name is kept without a visit (`/v1/user`, a connection); then anyone may register it.
 SIGNALING_USER_IDLE_TTL = env_float("SIGNALING_USER_IDLE_TTL", 7 * 24 * 3600.0)
+# The meeting page: how long a call rings before the caller gives up, and how long an accepted
+# call may take to connect before the page says it failed (seconds).
+SIGNALING_RING_TIMEOUT = env_float("SIGNALING_RING_TIMEOUT", 30.0)
+SIGNALING_CONNECT_TIMEOUT = env_float("SIGNALING_CONNECT_TIMEOUT", 20.0)
+# STUN and TURN servers the meeting page's calls use (comma-separated stun:/turn:/turns: URLs);
+# TURN credentials come from GET /v1/ice-servers, made with coturn's shared secret (signaling/ice.py).
+SIGNALING_ICE_SERVERS = env_ice_urls("SIGNALING_ICE_SERVERS")
+SIGNALING_TURN_SECRET = env_str("SIGNALING_TURN_SECRET", "")
+SIGNALING_TURN_CREDENTIAL_TTL = env_int("SIGNALING_TURN_CREDENTIAL_TTL", 3600)
+# "relay" sends every call through the TURN server: peers never learn each other's addresses.
+SIGNALING_ICE_TRANSPORT_POLICY = env_str("SIGNALING_ICE_TRANSPORT_POLICY", "all")
+env_ice_settings_checked(
+    SIGNALING_ICE_SERVERS, SIGNALING_TURN_SECRET, SIGNALING_TURN_CREDENTIAL_TTL, SIGNALING_ICE_TRANSPORT_POLICY
+)
+if SIGNALING_RING_TIMEOUT <= 0 or SIGNALING_CONNECT_TIMEOUT <= 0:
+    raise ImproperlyConfigured("SIGNALING_RING_TIMEOUT and SIGNALING_CONNECT_TIMEOUT must be above 0 seconds.")
 
 # --- Contacts (docs/protocols/contacts.md) ---
 CONTACTS_HEARTBEAT_INTERVAL = env_float("CONTACTS_HEARTBEAT_INTERVAL", 5.0)

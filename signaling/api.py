@@ -51,15 +51,63 @@ class RegisterView(PublicAPIView):
         return response
 
 
+def cookie_user(request):
+    """The registered user the identity cookie vouches for (noting the visit), or None."""
+    return services.user_of(identity.identity_from_request(request))
+
+
+def unauthenticated():
+    return answer(status.HTTP_401_UNAUTHORIZED, "UNAUTHENTICATED", "no registered user for this cookie: register first")
+
+
 class UserView(PublicAPIView):
-    @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 404: STATUS})
+    @extend_schema(summary="Who the signaling_identity cookie says you are", responses={200: USERNAME, 401: STATUS})
     def get(self, request):
-        user = services.user_of(identity.identity_from_request(request))
+        user = cookie_user(request)
         if not user:
-            response = answer(status.HTTP_404_NOT_FOUND, "NOT_FOUND", "no registered user for this cookie")
+            # 401, as the Go original answers: its web app sends a person to register only on 401.
+            response = unauthenticated()
             identity.clear_user_cookie(response)
             return response
         return Response({"username": user.username})
+
+
+ICE_CONFIGURATION = inline_serializer(
+    "IceConfiguration",
+    {
+        "iceServers": serializers.ListField(
+            child=inline_serializer(
+                "IceServer",
+                {
+                    "urls": serializers.ListField(child=serializers.CharField()),
+                    "username": serializers.CharField(required=False, help_text="<expiry Unix time>:<your username>"),
+                    "credential": serializers.CharField(required=False, help_text="base64 HMAC-SHA1 of username"),
+                },
+            )
+        ),
+        "iceTransportPolicy": serializers.ChoiceField(choices=["all", "relay"]),
+        "expires": serializers.IntegerField(allow_null=True, help_text="Unix time the TURN credential expires"),
+    },
+)
+
+
+class IceServersView(PublicAPIView):
+    @extend_schema(
+        summary="STUN and TURN servers for your calls, with a short-lived TURN credential that names you",
+        responses={200: ICE_CONFIGURATION, 401: STATUS},
+    )
+    def get(self, request):
+        user = cookie_user(request)
+        if not user:
+            # Unlike /v1/user, the cookies are left alone: this refusal changes nothing.
+            return no_store(unauthenticated())
+        return no_store(Response(services.ice_configuration(user)))
+
+
+def no_store(response):
+    # A credential must not outlive its request in any cache, nor be served to another user.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class ConnectView(PublicAPIView):

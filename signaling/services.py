@@ -5,9 +5,11 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from signaling.ice import IceSettings
 from signaling.models import ActiveConnection, SignalingUser, username_key
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,18 @@ def user_of(identity):
 def prune_expired(now=None):
     """Free the names of users idle for SIGNALING_USER_IDLE_TTL; returns how many went."""
     return SignalingUser.objects.idle(now).delete()[1].get(SignalingUser._meta.label, 0)
+
+
+def ice_configuration(user, now=None):
+    """The ICE servers `user`'s calls use, TURN ones with a credential that names the user and expires."""
+    now = now or timezone.now()
+    ice = IceSettings(
+        urls=tuple(settings.SIGNALING_ICE_SERVERS),
+        turn_secret=settings.SIGNALING_TURN_SECRET,
+        credential_ttl=settings.SIGNALING_TURN_CREDENTIAL_TTL,
+        transport_policy=settings.SIGNALING_ICE_TRANSPORT_POLICY,
+    )
+    return ice.configuration(user.username, now.timestamp())
 
 
 def claim_connection(user, channel_name, now=None):

@@ -249,6 +249,52 @@ class RedisProcess:
             stop_process(self.process)
 
 
+class TurnServer:
+    """Debian's coturn (`turnserver`) on 127.0.0.1 with `use-auth-secret`: our TURN credentials or nothing.
+
+    Both browsers of a test run on this machine, so each relay's peer is the other relay on
+    127.0.0.1: coturn refuses loopback peers unless `--allow-loopback-peers` (never in production).
+    """
+
+    def __init__(self, directory, secret, realm="chatsite.test"):
+        require(shutil.which("turnserver"), "coturn is not installed (apt-get install coturn)")
+        self.port = free_port()
+        self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
+        self.secret, self.realm, self.directory = secret, realm, Path(directory)
+        self.process = None
+
+    def start(self):
+        command = [
+            "turnserver",
+            "-n",  # no configuration file: only these options
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={self.port}",
+            "--use-auth-secret",
+            f"--static-auth-secret={self.secret}",
+            f"--realm={self.realm}",
+            "--allow-loopback-peers",
+            "--fingerprint",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--verbose",  # logs each request with its user, which the tests read
+            "--log-file=stdout",
+            f"--pidfile={self.directory / 'turnserver.pid'}",
+            f"--db={self.directory / 'turndb'}",
+        ]
+        self.process = spawn(command, os.environ.copy())
+        wait_for_port(self.port, process=self.process)  # its TCP listener; UDP opens with it
+        return self
+
+    def read_log(self):
+        return output(self.process)
+
+    def stop(self):
+        if self.process:
+            stop_process(self.process)
+
+
 def report(scenario, **figures):
     """Print a fault scenario's figures as a JSON line; `make faults` also appends them to FAULTS_REPORT."""
     line = json.dumps({"scenario": scenario, **figures})

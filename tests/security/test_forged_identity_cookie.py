@@ -61,15 +61,28 @@ def cast(db):
 
 
 @pytest.mark.parametrize("forge", FORGERIES)
-def test_a_forged_cookie_gets_404_from_user_and_is_cleared(cast, forge):
+def test_a_forged_cookie_gets_401_from_user_and_is_cleared(cast, forge):
     client = APIClient()
     client.cookies[identity.COOKIE_NAME] = forge()
 
     response = client.get("/v1/user")
 
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert response.cookies[identity.COOKIE_NAME].value == ""
     assert response["Clear-Site-Data"] == '"cookies"'
+
+
+@pytest.mark.parametrize("forge", FORGERIES)
+def test_a_forged_cookie_gets_no_turn_credential(cast, forge, settings):
+    settings.SIGNALING_ICE_SERVERS = ["turn:turn.example.com"]
+    settings.SIGNALING_TURN_SECRET = "t" * 32
+    client = APIClient()
+    client.cookies[identity.COOKIE_NAME] = forge()
+
+    response = client.get("/v1/ice-servers")
+
+    assert response.status_code == 401
+    assert "credential" not in response.json()
 
 
 @pytest.mark.django_db(transaction=True)

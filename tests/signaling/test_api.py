@@ -126,7 +126,9 @@ def test_cookie_of_a_non_ascii_username_round_trips(api):
 
 
 def assert_cookie_cleared(response):
-    assert response.status_code == 404
+    # 401, not 404: the original web app sends a person to its register page only on 401.
+    assert response.status_code == 401
+    assert response.json()["status"] == "UNAUTHENTICATED"
     assert response["Clear-Site-Data"] == '"cookies"'
     for name in (COOKIE, identity.DISPLAY_COOKIE_NAME):
         cleared = response.cookies[name]
@@ -134,7 +136,7 @@ def assert_cookie_cleared(response):
         assert cleared["max-age"] == 0
 
 
-def test_user_without_a_cookie_is_404_and_clears_the_cookie(api):
+def test_user_without_a_cookie_is_401_and_clears_the_cookie(api):
     assert_cookie_cleared(api.get("/v1/user"))
 
 
@@ -153,7 +155,7 @@ def test_a_cookie_signed_with_another_salt_is_refused(api):
     assert_cookie_cleared(api.get("/v1/user"))
 
 
-def test_a_valid_cookie_of_a_deleted_user_is_404_and_cleared(api):
+def test_a_valid_cookie_of_a_deleted_user_is_401_and_cleared(api):
     register(api, "alice")
     SignalingUser.objects.all().delete()
 
@@ -179,7 +181,7 @@ def test_active_users_takes_one_query(api, django_assert_num_queries):
         assert len(api.get("/v1/active-users").json()["users"]) == 5
 
 
-def test_a_cookie_older_than_its_max_age_is_404_and_cleared(api, settings, monkeypatch):
+def test_a_cookie_older_than_its_max_age_is_401_and_cleared(api, settings, monkeypatch):
     settings.SIGNALING_COOKIE_MAX_AGE = 60
     register(api, "alice")
     assert api.get("/v1/user").status_code == 200

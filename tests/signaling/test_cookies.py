@@ -65,7 +65,7 @@ def test_a_user_username_cookie_alone_authenticates_nobody(api, forge):
 
     response = api.get("/v1/user")
 
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert response.cookies[DISPLAY].value == ""
 
 
@@ -84,7 +84,7 @@ def test_a_forged_identity_beside_a_truthful_user_username_authenticates_nobody(
     api.cookies[IDENTITY] = signing.get_cookie_signer(salt="another salt").sign("alice")
     api.cookies[DISPLAY] = "alice"
 
-    assert api.get("/v1/user").status_code == 404
+    assert api.get("/v1/user").status_code == 401
 
 
 # --- The same rule on the socket -------------------------------------------------------
