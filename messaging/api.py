@@ -78,6 +78,27 @@ class SettingsView(PublicAPIView):
         )
 
 
+class UsernameCheckView(PublicAPIView):
+    @extend_schema(
+        summary="Whether `/ws?username=NAME` would accept this name now, and why not",
+        parameters=[OpenApiParameter("username", str, required=True)],
+        responses={
+            200: inline_serializer(
+                "UsernameFree", {"result": inline_serializer("Username", {"username": serializers.CharField()})}
+            ),
+            400: ERROR,
+            409: ERROR,
+        },
+    )
+    def get(self, request):
+        try:
+            username = services.nane_username(request.query_params.get("username", ""))
+        except services.UsernameRefused as error:
+            refused = status.HTTP_400_BAD_REQUEST if error.invalid else status.HTTP_409_CONFLICT
+            return Response({"error": str(error)}, status=refused)
+        return Response({"result": {"username": username}})
+
+
 class RoomListView(PublicAPIView):
     @extend_schema(
         summary="Every room with its last message",

@@ -85,11 +85,8 @@ class NaneConsumer(ChatConsumer):
 
     async def connect(self):
         try:
-            self.username = protocol.clean_username(self.scope["chat_handshake"].username)
-        except protocol.ProtocolError:
-            await self.close()
-            return
-        if await database_sync_to_async(services.nickname_in_use)(self.username):
+            self.username = await database_sync_to_async(services.nane_username)(self.scope["chat_handshake"].username)
+        except services.UsernameRefused:
             await self.close()
             return
         await self.accept()

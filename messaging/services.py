@@ -363,3 +363,26 @@ def users_in(room):
 def nickname_in_use(name):
     """True when a token-dialect session holds this nickname (nane may not speak as it)."""
     return ChatSession.objects.holding_nickname().filter(nickname=name).exists()
+
+
+class UsernameRefused(ChatError):
+    """`/ws?username=` refuses this name; `invalid` when no moment would accept it (else it is held)."""
+
+    def __init__(self, message, invalid):
+        super().__init__(message)
+        self.invalid = invalid
+
+
+def nane_username(name):
+    """The username a nane handshake joins as, or UsernameRefused saying why.
+
+    The handshake refuses with a bare 403, which a browser cannot read; the chat page asks
+    `GET /api/username-check` (the same rule) to tell its user why, and stops retrying.
+    """
+    try:
+        name = protocol.clean_username(name)
+    except protocol.ProtocolError as error:
+        raise UsernameRefused(str(error), invalid=True) from None
+    if nickname_in_use(name):
+        raise UsernameRefused(f"username {name} is held by a token-dialect chat session", invalid=False)
+    return name
