@@ -71,11 +71,22 @@ class ReplicaServer:
     # --- lifecycle ---
 
     async def start(self):
-        """Open the replica (StaleReplica if it must rejoin empty), listen, and start dialling and beating."""
-        await self.replica.open(self.tombstone_ttl)
-        await self.resolve_peers()
-        self.server = await asyncio.start_server(self.handle_connection, *self.listen, limit=1 << 20)
+        """Open the replica (StaleReplica if it must rejoin empty), listen, and start dialling and beating.
+
+        The port is bound first: a replica that cannot have it (OSError) leaves no trace in the database.
+        """
+        self.server = await asyncio.start_server(
+            self.handle_connection, *self.listen, limit=1 << 20, start_serving=False
+        )
         self.listen = self.server.sockets[0].getsockname()[:2]
+        try:
+            await self.replica.open(self.tombstone_ttl)
+        except BaseException:
+            self.server.close()
+            raise
+        await self.resolve_peers()
+        await self.server.start_serving()
+        await self.replica.note_alive()
         self.storer = self.spawn(self.replica.store_forever())
         self.spawn(self.heartbeat_forever())
         self.spawn(self.watch_forever())
@@ -185,6 +196,7 @@ class ReplicaServer:
                     heard = True
             if heard:
                 await self.replica.note_peers_seen()
+            await self.replica.note_alive()
 
     async def purge_forever(self):
         """Purge tombstones older than the TTL, now and every purge interval."""
