@@ -3,8 +3,9 @@
 import functools
 
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
+
+from chatsite.renderers import JSONRenderer
 
 
 class JSONOnly(DefaultContentNegotiation):

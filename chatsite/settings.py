@@ -118,7 +118,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatsite.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "chatsite.parsers.ClientJSONParser",
         "rest_framework.parsers.FormParser",
@@ -160,7 +160,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # runserver's access log: its request lines carry query strings, hence the filter here too.
-    "loggers": {"django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]},
+        # Django's own console handler on "django" (DEBUG only) would print every request warning
+        # a second time, beside the root's: "django" keeps no handler of its own.
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }
 
 # HTTP requests reach Django in batches, one batch at a time (chatsite/wsgi_bridge.py).

@@ -86,7 +86,7 @@ class UsernameCheckView(PublicAPIView):
             200: inline_serializer(
                 "UsernameFree", {"result": inline_serializer("Username", {"username": serializers.CharField()})}
             ),
-            400: ERROR,
+            403: ERROR,
             409: ERROR,
         },
     )
@@ -94,7 +94,8 @@ class UsernameCheckView(PublicAPIView):
         try:
             username = services.nane_username(request.query_params.get("username", ""))
         except services.UsernameRefused as error:
-            refused = status.HTTP_400_BAD_REQUEST if error.invalid else status.HTTP_409_CONFLICT
+            # 403 as `POST /auth` refuses a nickname; 409 while someone else holds it.
+            refused = status.HTTP_403_FORBIDDEN if error.invalid else status.HTTP_409_CONFLICT
             return Response({"error": str(error)}, status=refused)
         return Response({"result": {"username": username}})
 

@@ -19,12 +19,12 @@ def test_a_free_name_is_answered_trimmed():
 
 
 def test_system_is_refused_as_reserved():
-    assert check("system") == (400, {"error": "username system is reserved"})
+    assert check("system") == (403, {"error": "username system is reserved"})
 
 
 def test_an_empty_or_long_name_is_refused_as_invalid():
-    assert check(" ") == (400, {"error": "username is empty"})
-    assert check("x" * 51) == (400, {"error": "username is longer than 50 characters"})
+    assert check(" ") == (403, {"error": "username is empty"})
+    assert check("x" * 51) == (403, {"error": "username is longer than 50 characters"})
 
 
 def test_a_nickname_held_in_the_token_dialect_is_refused_as_taken():
