@@ -1,5 +1,6 @@
 """Settings for the whole platform, read from the environment (docs/configuration.md)."""
 
+import tomllib
 from pathlib import Path
 
 import dj_database_url
@@ -133,7 +134,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "chatsite",
     "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (docs/protocols.md).",
-    "VERSION": "1.0.0",
+    # One version number: pyproject.toml's, which CHANGELOG.md's releases carry.
+    "VERSION": tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]["version"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_PATCH": False,
     # The bodies the protocols take (docs/protocols/). Multipart is parsed too, but daphne (Twisted) answers a
