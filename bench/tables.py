@@ -141,7 +141,7 @@ def duplicates(*records):
 
 def side(record):
     """Ours (the `make run` web process) or the server measured alongside it (the Go original)."""
-    return "ours" if record["server"] == "make run" else "compared"
+    return "ours" if record["server"] == "make run" else "Go original"
 
 
 def http():
@@ -367,16 +367,16 @@ def list_all(record):
 def contacts():
     document = results("contacts")
     metrics = {record["metric"]: record for record in document["records"]}
-    rows = ["| metric | ours | compared |", "|---|---|---|"]
+    rows = ["| metric | ours | Go original |", "|---|---|---|"]
     compared = metrics.get("contacts_updates_per_second_vs_compared")
     if compared:
         updates = compared["updates"] // 2
         ours = with_runs(compared["ours"], compared["ours_runs"], bold=True, spec=",.0f")
         theirs = with_runs(compared["theirs"], compared["theirs_runs"], spec=",.0f")
         rows += [
-            f"| updates/s, one client, one replica without peers, alternating with the compared one "
+            f"| updates/s, one client, one replica without peers, alternating with the Go original "
             f"| {ours}, {exactness(compared['ours_exact'])} | {theirs}, {compared_errors(compared, updates)} |",
-            f"| ratio ours / compared | **{compared['value']:.2f}** | |",
+            f"| ratio ours / Go original | **{compared['value']:.2f}** | |",
         ]
     for metric, what in (
         ("contacts_updates_per_second_no_peers", "updates/s, one client, one replica without peers, on its own"),
