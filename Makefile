@@ -6,6 +6,9 @@ BIN := $(CURDIR)/$(VENV)/bin
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
 # The port of `make run`'s web process (`make run WEB_PORT=8100` when 8000 is taken).
 export WEB_PORT ?= 8000
+# The first of `make run`'s contact replica ports: replicas on +0..+2, their metrics on +10..+12.
+# It follows WEB_PORT (8000 → 9000, 8100 → 9100), so one setting moves a whole `make run`.
+export CONTACTS_PORT ?= $(shell expr $(WEB_PORT) + 1000)
 
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
@@ -32,7 +35,7 @@ setup-dev: $(VENV)/.dev
 # scripts/run.py also creates the admin login, prints the pages once they are up, and makes Ctrl-C end with 0.
 run: setup
 	python manage.py migrate --noinput
-	python scripts/run.py Procfile --web 127.0.0.1:$(WEB_PORT)
+	python scripts/run.py Procfile --web 127.0.0.1:$(WEB_PORT) --busy-hint ", or move this one: make run WEB_PORT=$$(($(WEB_PORT) + 100))"
 
 # Two web nodes on one database and a private Redis (port 6390): one chat, one signaling.
 run-cluster: setup

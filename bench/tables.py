@@ -6,6 +6,7 @@ after saving their results; run `python -m bench.tables` after any of them by ha
 """
 
 import json
+import math
 import re
 
 from bench.harness import RESULTS, ROOT
@@ -153,7 +154,7 @@ def duplicates(*records):
 
 def side(record):
     """Ours (the `make run` web process) or the server measured alongside it (the Go original)."""
-    return "ours" if record["server"] == "make run" else "compared"
+    return "ours" if record["server"] == "make run" else "Go original"
 
 
 def http():
@@ -379,16 +380,16 @@ def list_all(record):
 def contacts():
     document = results("contacts")
     metrics = {record["metric"]: record for record in document["records"]}
-    rows = ["| metric | ours | compared |", "|---|---|---|"]
+    rows = ["| metric | ours | Go original |", "|---|---|---|"]
     compared = metrics.get("contacts_updates_per_second_vs_compared")
     if compared:
         updates = compared["updates"] // 2
         ours = with_runs(compared["ours"], compared["ours_runs"], bold=True, spec=",.0f")
         theirs = with_runs(compared["theirs"], compared["theirs_runs"], spec=",.0f")
         rows += [
-            f"| updates/s, one client, one replica without peers, alternating with the compared one "
+            f"| updates/s, one client, one replica without peers, alternating with the Go original "
             f"| {ours}, {exactness(compared['ours_exact'])} | {theirs}, {compared_errors(compared, updates)} |",
-            f"| ratio ours / compared | **{compared['value']:.2f}** | |",
+            f"| ratio ours / Go original | **{compared['value']:.2f}** | |",
         ]
     for metric, what in (
         ("contacts_updates_per_second_no_peers", "updates/s, one client, one replica without peers, on its own"),
@@ -477,6 +478,117 @@ def scaling():
     return "\n".join(rows)
 
 
+# docs/scaling.md's assumptions (not measurements): its "Assumptions" section says why.
+MESSAGES_PER_USER_PER_S = 1 / 60
+ROOM_LISTENERS = 50
+SOCKETS_PER_PROCESS = 20_000
+CORE_BUSY = 0.6
+NODE_CORES = 8
+PLAN_USERS = (100_000, 1_000_000)
+NAMESERVER_CLIENTS = 100_000
+MAP_ENTRY_BYTES = 125
+BROADCASTS_PER_PROCESS_S = 100
+
+
+def planning_figures():
+    """The measured figures docs/scaling.md plans with, rounded up so the plan errs on the safe side."""
+    chat = results("chat")["records"]
+    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
+    by_load = {r["load"]: r for r in chat if r["server"] == "uvicorn" and r["scenario"] == "probe"}
+    redis_ms = [
+        (r["server_us_per_delivery"] - by_load[r["load"]]["server_us_per_delivery"]) * r["clients"] / 1000
+        for r in pubsub
+        if r["load"] in by_load
+    ]
+    sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
+    patch = {
+        r["database"]: r["requests_per_s"]
+        for r in results("http")["records"]
+        if r["server"] == "make run" and r["endpoint"] == "PATCH /client"
+    }
+    return {
+        "us_per_delivery": math.ceil(max(r["server_us_per_delivery"] for r in pubsub)),
+        "redis_ms": (min(redis_ms), max(redis_ms)),
+        "kb_per_socket": math.ceil(sockets["kb_per_connection"]),
+        "mb_per_process": math.ceil(sockets["rss_before_mb"]),
+        "handshakes_per_s": math.floor(sockets["connections"] / sockets["connect_s"]),
+        "heartbeats_per_core": patch,
+    }
+
+
+def scaling_plan():
+    """docs/scaling.md's arithmetic for 100,000 and 1,000,000 chat users and 100,000 name-server clients."""
+    f = planning_figures()
+    rows = [
+        f"Planning figures, from the table above: {f['us_per_delivery']} µs of CPU per delivery (the Redis "
+        f"figure, rounded up), {f['kb_per_socket']} KB per socket plus {f['mb_per_process']} MB per process, "
+        f"{f['handshakes_per_s']:,} handshakes a second per process; cores kept {CORE_BUSY:.0%} busy, at most "
+        f"{SOCKETS_PER_PROCESS:,} sockets per process, nodes of {NODE_CORES} cores.",
+        "",
+        "| | " + " | ".join(f"{users:,} users, token dialect" for users in PLAN_USERS) + " | "
+        f"{PLAN_USERS[0]:,} users, nane dialect |",
+        "|---|---|---|---|",
+    ]
+    plans = [plan(users, ROOM_LISTENERS, f) for users in PLAN_USERS] + [plan(PLAN_USERS[0], PLAN_USERS[0], f)]
+    for label in plans[0]:
+        rows.append(f"| {label} | " + " | ".join(p[label] for p in plans) + " |")
+    low, high = f["redis_ms"]
+    broadcasts = PLAN_USERS[1] // SOCKETS_PER_PROCESS * BROADCASTS_PER_PROCESS_S
+    rows += [
+        "",
+        f"Every process receives every broadcast: at {BROADCASTS_PER_PROCESS_S} broadcasts a second from each of "
+        f"{PLAN_USERS[1] // SOCKETS_PER_PROCESS} processes that is {broadcasts:,} a second, and at Redis's "
+        f"{low:.1f}–{high:.1f} ms per broadcast {broadcasts * low / 1000:.1f}–{broadcasts * high / 1000:.1f} cores "
+        "per process just to receive them.",
+    ]
+    rows += ["", *nameserver_plan(f)]
+    return "\n".join(rows)
+
+
+def plan(users, listeners, f):
+    messages = users * MESSAGES_PER_USER_PER_S
+    deliveries = messages * listeners
+    cores = deliveries * f["us_per_delivery"] / 1e6
+    by_sockets = math.ceil(users / SOCKETS_PER_PROCESS)
+    by_cpu = math.ceil(cores / CORE_BUSY)
+    processes = max(by_sockets, by_cpu)
+    memory_gb = users * f["kb_per_socket"] / 1e6 + processes * f["mb_per_process"] / 1000
+    restart_s = users / (processes * f["handshakes_per_s"])
+    return {
+        "messages/s": f"{messages:,.0f}",
+        "deliveries/s": f"{messages:,.0f} × {listeners:,} = {deliveries:,.0f}",
+        "fan-out CPU": f"{cores:,.1f} cores",
+        "processes for the sockets / for the CPU": f"{by_sockets:,} / {by_cpu:,}",
+        "**web processes**": f"**{processes:,}** on {nodes(processes)}",
+        "memory": f"{memory_gb:,.1f} GB",
+        "handshakes after a full restart": f"{restart_s:,.1f} s",
+    }
+
+
+def nodes(processes):
+    count = math.ceil(processes / NODE_CORES)
+    return f"{count:,} node{'' if count == 1 else 's'}"
+
+
+def nameserver_plan(f):
+    map_mb = NAMESERVER_CLIENTS * MAP_ENTRY_BYTES / 1e6
+    answers_tb = NAMESERVER_CLIENTS * map_mb / 1e6
+    ten_gbit_clients = math.floor(math.sqrt(1.25e9 / MAP_ENTRY_BYTES))
+    postgres = f["heartbeats_per_core"].get("postgresql")
+    lines = [
+        f"{NAMESERVER_CLIENTS:,} name-server clients heartbeating every second: a live map of {map_mb:,.1f} MB "
+        f"({MAP_ENTRY_BYTES} bytes an entry) in every answer, {answers_tb:,.2f} TB of answers a second; a 10 Gbit/s "
+        f"card carries the answers of about {ten_gbit_clients:,} clients."
+    ]
+    if postgres:
+        processes = math.ceil(NAMESERVER_CLIENTS / postgres)
+        lines[0] += (
+            f" With small answers, {NAMESERVER_CLIENTS:,} one-row updates a second at {postgres:,.0f} per core on "
+            f"PostgreSQL take {processes:,} web processes ({nodes(processes)})."
+        )
+    return lines
+
+
 DOCUMENTS = {
     README: {
         "faults": faults,
@@ -492,7 +604,7 @@ DOCUMENTS = {
         "memory": memory,
         "contacts": contacts,
     },
-    SCALING: {"scaling": scaling},
+    SCALING: {"scaling": scaling, "scaling_plan": scaling_plan},
 }
 
 

@@ -5,10 +5,10 @@ import functools
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
-from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from chatsite.origin import foreign_page
+from chatsite.renderers import JSONRenderer
 
 
 class JSONOnly(DefaultContentNegotiation):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import split_domain_port
+from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
 # An origin without a port is on its scheme's default port: `http://example.com:80` (as the
@@ -77,16 +77,32 @@ def allowed_origins(entries):
     return tuple(AllowedOrigin.parse(entry) for entry in entries)
 
 
-def origin_allowed(origin, entries, allowed_hosts):
+def same_origin(origin, host, allowed_hosts):
+    """Whether `origin` is this server's own: the `Host` the handshake came to, one of ALLOWED_HOSTS.
+
+    A browser's page on another site cannot send another site's Host, and ALLOWED_HOSTS keeps
+    out a DNS-rebinding name that points at this server.
+    """
+    if not host or split_origin(origin) is None:
+        return False
+    domain, _port = split_domain_port(host)
+    return urlsplit(origin).netloc.lower() == host.lower() and bool(domain) and validate_host(domain, allowed_hosts)
+
+
+def origin_allowed(origin, entries, allowed_hosts, host=None):
     """Whether a handshake with this Origin (a str, or None when absent) may go on.
 
     Without WS_ALLOWED_ORIGINS entries, the rule is the ALLOWED_HOSTS one: the host must be
-    one Django serves, on any port and any scheme.
+    one Django serves, on any port and any scheme. With entries, the project's own pages (an
+    Origin equal to the handshake's `Host`) stay allowed too, so listing another site never
+    locks out this one.
     """
     if origin is None:
         # Only browsers send Origin, and only a browser can be tricked into lending its cookies.
         return True
     if entries:
+        if same_origin(origin, host, allowed_hosts):
+            return True
         rules = allowed_origins(tuple(entries))
         if rules is None:
             return True
@@ -108,20 +124,23 @@ class BrowserOriginValidator:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket" and not self.allows(dict(scope["headers"]).get(b"origin")):
+        headers = dict(scope["headers"]) if scope["type"] == "websocket" else None
+        if headers is not None and not self.allows(headers.get(b"origin"), headers.get(b"host")):
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.application(scope, receive, send)
 
     @staticmethod
-    def allows(origin):
-        return page_origin_allowed(None if origin is None else origin.decode("latin1"))
+    def allows(origin, host=None):
+        return page_origin_allowed(
+            None if origin is None else origin.decode("latin1"), None if host is None else host.decode("latin1")
+        )
 
 
-def page_origin_allowed(origin):
-    """Whether a browser page of this Origin (None when absent) may use the site: by the settings' rule."""
+def page_origin_allowed(origin, host=None):
+    """Whether a browser page of this Origin (None when absent) may use the site (on `host`): the settings' rule."""
     allowed_hosts = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    return origin_allowed(origin, settings.WS_ALLOWED_ORIGINS, allowed_hosts)
+    return origin_allowed(origin, settings.WS_ALLOWED_ORIGINS, allowed_hosts, host)
 
 
 # Fetch metadata of a request that a page of another site made the browser send.
@@ -139,7 +158,8 @@ def foreign_page(meta):
     """
     origin = meta.get("HTTP_ORIGIN")
     if origin is not None:
-        return None if page_origin_allowed(origin) else f"requests from pages of {origin} are refused"
+        allowed = page_origin_allowed(origin, meta.get("HTTP_HOST"))
+        return None if allowed else f"requests from pages of {origin} are refused"
     if meta.get("HTTP_SEC_FETCH_SITE") in OTHER_SITE:
         return "requests from pages of another site are refused"
     return None

@@ -1,5 +1,6 @@
 """Settings for the whole platform, read from the environment (docs/configuration.md)."""
 
+import tomllib
 from pathlib import Path
 
 import dj_database_url
@@ -137,7 +138,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatsite.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "chatsite.parsers.ClientJSONParser",
         "rest_framework.parsers.FormParser",
@@ -153,7 +154,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "chatsite",
     "DESCRIPTION": "Name server, chat, signaling: every HTTP endpoint of the platform (docs/protocols.md).",
-    "VERSION": "1.0.0",
+    # One version number: pyproject.toml's, which CHANGELOG.md's releases carry.
+    "VERSION": tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]["version"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_PATCH": False,
     # The bodies the protocols take (docs/protocols/). Multipart is parsed too, but daphne (Twisted) answers a
@@ -180,7 +182,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # runserver's access log: its request lines carry query strings, hence the filter here too.
-    "loggers": {"django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING", "filters": ["redact_tokens"]},
+        # Django's own console handler on "django" (DEBUG only) would print every request warning
+        # a second time, beside the root's: "django" keeps no handler of its own.
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }
 
 # HTTP requests reach Django in batches, one batch at a time (chatsite/wsgi_bridge.py).

@@ -36,7 +36,8 @@ class ReplicaFigures:
         for address, linked in dict(server.peer_up).items():
             up.add_metric([address], int(linked))
         yield up
-        yield GaugeMetricFamily("contacts_clock", "This replica's Lamport clock.", replica.clock.value)
+        if replica.clock is not None:  # None until the replica has opened (the metrics port is bound first)
+            yield GaugeMetricFamily("contacts_clock", "This replica's Lamport clock.", replica.clock.value)
         yield CounterMetricFamily(
             "contacts_writes_applied", "Updates and deletes applied, local and received.", replica.writes_applied
         )

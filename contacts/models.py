@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import models
 
 
@@ -17,12 +19,21 @@ class Replica(models.Model):
     peers_seen_at = models.DateTimeField(
         null=True, blank=True, help_text="When this replica last heard from a peer (see CONTACTS_TOMBSTONE_TTL)."
     )
+    alive_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the running replica last said so (at start and every heartbeat); cleared when it stops.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def is_alive(self, now, heartbeat_interval):
+        """Running, as far as the database knows: it said so within three heartbeats."""
+        return self.alive_at is not None and now - self.alive_at <= timedelta(seconds=3 * heartbeat_interval)
 
 
 class ContactQuerySet(models.QuerySet):

@@ -80,6 +80,7 @@ class Replica:
         """Store every write already accepted, give back the unused clock reservation, release the database."""
         await self.until_stored(self.enqueued)
         await self.on_writes(services.release_clock, self.replica_id, self.clock.value)
+        await self.note_alive(running=False)
         for thread in (self.writes, self.reads):
             await thread.run(connections.close_all)
             thread.close()
@@ -250,6 +251,13 @@ class Replica:
         """Remember, in the database too, that a peer was heard from now (see CONTACTS_TOMBSTONE_TTL)."""
         self.peers_seen_at = timezone.now()
         await self.on_writes(services.note_peers_seen, self.replica_id, self.peers_seen_at)
+
+    async def note_alive(self, running=True):
+        """Tell the contacts page, through the database, that this replica runs (or has stopped)."""
+        try:
+            await self.on_writes(services.note_alive, self.replica_id, timezone.now() if running else None)
+        except Exception as error:  # the page is only told late; the replica goes on
+            log.warning("%s: cannot note that it is %s: %s", self.name, "running" if running else "stopped", error)
 
     async def purge_tombstones(self, tombstone_ttl):
         purged = await self.on_writes(services.purge_tombstones, self.replica_id, timezone.now() - tombstone_ttl)

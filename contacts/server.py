@@ -71,11 +71,22 @@ class ReplicaServer:
     # --- lifecycle ---
 
     async def start(self):
-        """Open the replica (StaleReplica if it must rejoin empty), listen, and start dialling and beating."""
-        await self.replica.open(self.tombstone_ttl)
-        await self.resolve_peers()
-        self.server = await asyncio.start_server(self.handle_connection, *self.listen, limit=1 << 20)
+        """Open the replica (StaleReplica if it must rejoin empty), listen, and start dialling and beating.
+
+        The port is bound first: a replica that cannot have it (OSError) leaves no trace in the database.
+        """
+        self.server = await asyncio.start_server(
+            self.handle_connection, *self.listen, limit=1 << 20, start_serving=False
+        )
         self.listen = self.server.sockets[0].getsockname()[:2]
+        try:
+            await self.replica.open(self.tombstone_ttl)
+        except BaseException:
+            self.server.close()
+            raise
+        await self.resolve_peers()
+        await self.server.start_serving()
+        await self.replica.note_alive()
         self.storer = self.spawn(self.replica.store_forever())
         self.spawn(self.heartbeat_forever())
         self.spawn(self.watch_forever())
@@ -185,6 +196,7 @@ class ReplicaServer:
                     heard = True
             if heard:
                 await self.replica.note_peers_seen()
+            await self.replica.note_alive()
 
     async def purge_forever(self):
         """Purge tombstones older than the TTL, now and every purge interval."""
@@ -193,27 +205,49 @@ class ReplicaServer:
             await asyncio.sleep(self.purge_interval)
 
     async def dial_forever(self, address):
-        """Keep one outgoing link to `address`, redialling with exponential backoff and jitter."""
-        delay = self.redial_min
+        """Keep one outgoing link to `address`, redialling with exponential backoff and jitter.
+
+        A peer that does not answer is logged once, and only after three heartbeat intervals:
+        replicas started together refuse each other's first dials, which is not news.
+        """
+        loop = asyncio.get_running_loop()
+        delay, unanswered_since, told = self.redial_min, loop.time(), False
         while True:
             writer = None
             try:
-                reader, writer = await asyncio.open_connection(*address, limit=1 << 20)
+                try:
+                    reader, writer = await asyncio.open_connection(*address, limit=1 << 20)
+                except OSError as error:
+                    if not told and loop.time() - unanswered_since >= 3 * self.heartbeat_interval:
+                        log.warning(
+                            "%s: peer %s:%s does not answer (%s); redialling until it does", self.name, *address, error
+                        )
+                        told = True
+                    raise DialFailed from error
+                unanswered_since, told = None, False
                 writer.write(self.hello())
                 async with asyncio.timeout(self.read_timeout):
                     name = protocol.decode_name(await reader.readexactly(protocol.NAME_WIDTH))
                 delay = self.redial_min
                 self.peer_up[f"{address[0]}:{address[1]}"] = True
                 await self.serve_peer(name, reader, writer, outgoing=True)
+            except DialFailed:
+                pass
             except Exception as error:  # any failure means: wait, then dial again
                 log_connection_end(self.name, f"{address[0]}:{address[1]}", error)
             finally:
                 self.peer_up[f"{address[0]}:{address[1]}"] = False
+                if unanswered_since is None:
+                    unanswered_since = loop.time()
                 if writer is not None:
                     self.mid_frame.pop(reader, None)
                     writer.close()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self.redial_max)
+
+
+class DialFailed(Exception):
+    """A peer's address refused or dropped the TCP connect (dial_forever logs that itself)."""
 
 
 def log_connection_end(name, address, error):

@@ -221,6 +221,11 @@ def note_peers_seen(replica_id, at):
     Replica.objects.filter(id=replica_id).update(peers_seen_at=at)
 
 
+def note_alive(replica_id, at):
+    """Remember that this replica was running at `at` (None: it has stopped), for the contacts page."""
+    Replica.objects.filter(id=replica_id).update(alive_at=at)
+
+
 def check_rejoin(replica, now, tombstone_ttl):
     """Refuse a replica that would bring deleted contacts back: it holds data and was away too long.
 
@@ -280,7 +285,16 @@ def replica_views(user):
     Names and phones are shown as text, undecodable bytes as U+FFFD; the order is the
     stored bytes' order, the one ListAll answers in.
     """
-    views = {replica.name: {"clock": replica.clock, "contacts": []} for replica in Replica.objects.all()}
+    now, beat = timezone.now(), settings.CONTACTS_HEARTBEAT_INTERVAL
+    views = {
+        replica.name: {
+            "clock": replica.clock,
+            "alive": replica.is_alive(now, beat),
+            "alive_at": replica.alive_at and replica.alive_at.isoformat(timespec="seconds"),
+            "contacts": [],
+        }
+        for replica in Replica.objects.all()
+    }
     rows = Contact.objects.live().filter(user=user.encode()).select_related("replica").order_by("replica__name", "name")
     for contact in rows:
         views[contact.replica.name]["contacts"].append({"contact": shown(contact.name), "phone": shown(contact.phone)})

@@ -78,6 +78,28 @@ class SettingsView(PublicAPIView):
         )
 
 
+class UsernameCheckView(PublicAPIView):
+    @extend_schema(
+        summary="Whether `/ws?username=NAME` would accept this name now, and why not",
+        parameters=[OpenApiParameter("username", str, required=True)],
+        responses={
+            200: inline_serializer(
+                "UsernameFree", {"result": inline_serializer("Username", {"username": serializers.CharField()})}
+            ),
+            403: ERROR,
+            409: ERROR,
+        },
+    )
+    def get(self, request):
+        try:
+            username = services.nane_username(request.query_params.get("username", ""))
+        except services.UsernameRefused as error:
+            # 403 as `POST /auth` refuses a nickname; 409 while someone else holds it.
+            refused = status.HTTP_403_FORBIDDEN if error.invalid else status.HTTP_409_CONFLICT
+            return Response({"error": str(error)}, status=refused)
+        return Response({"result": {"username": username}})
+
+
 class RoomListView(PublicAPIView):
     @extend_schema(
         summary="Every room with its last message",

@@ -314,10 +314,11 @@ def claim_nane_name(username):
 
 
 def refresh_nane_names(ids):
-    """Heartbeat of a node's nane names; the ids among them that no longer hold their name."""
+    """Heartbeat of a node's nane names; the ids among them that no longer hold their name (ended or pruned)."""
     now = timezone.now()
     ChatSession.objects.filter(pk__in=ids, ended__isnull=True).update(seen=now)
-    return set(ChatSession.objects.filter(pk__in=ids, ended__isnull=False).values_list("pk", flat=True))
+    held = ChatSession.objects.filter(pk__in=ids, ended__isnull=True).values_list("pk", flat=True)
+    return set(ids) - set(held)
 
 
 def release_nane_name(session_id):
@@ -412,3 +413,28 @@ def end_session(session):
 def users_in(room):
     live = ChatSession.objects.holding_nickname().filter(room=room, connected__isnull=False)
     return sorted(live.values_list("nickname", flat=True))
+
+
+class UsernameRefused(ChatError):
+    """`/ws?username=` refuses this name; `invalid` when no moment would accept it (else it is held)."""
+
+    def __init__(self, message, invalid):
+        super().__init__(message)
+        self.invalid = invalid
+
+
+def nane_username(name):
+    """The username a nane handshake joins as, or UsernameRefused saying why.
+
+    The handshake refuses with a bare 403, which a browser cannot read; the chat page asks
+    `GET /api/username-check` (the same rule) to tell its user why, and stops retrying.
+    It only looks: the handshake claims the name (`claim_nane_name`, the same rule).
+    """
+    try:
+        name = protocol.clean_username(name)
+    except protocol.ProtocolError as error:
+        raise UsernameRefused(str(error), invalid=True) from None
+    held = ChatSession.objects.holding_nickname().filter(key=name_key(name)).first()
+    if held is not None and (held.dialect != Dialect.NANE or held.nickname != name):
+        raise UsernameRefused(f"username {name} is held by someone else in the chat", invalid=False)
+    return name

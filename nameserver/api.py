@@ -19,7 +19,8 @@ INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malforme
 
 
 def json_response(document):
-    return HttpResponse(document, content_type="application/json")
+    # A newline at the end, as every JSON answer here has (chatsite.renderers.JSONRenderer).
+    return HttpResponse(document + b"\n", content_type="application/json")
 
 
 class ClientListView(PublicAPIView):

@@ -5,13 +5,18 @@ own, and an interrupted make ends with "Error 130" and status 130 whatever its r
 So honcho runs in a process group of its own that holds the terminal while it runs, as a
 shell does with a job: Ctrl-C reaches honcho alone, honcho stops every process with
 SIGTERM, and this script ends with 0 once they have all stopped.
+
+Without a terminal (a script, CI), signal this script's process alone: a signal to make's
+whole process group reaches make too, and make then ends with 130 or 143 whatever its recipe does.
 """
 
 import argparse
 import contextlib
+import errno
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,12 +36,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("procfile")
     parser.add_argument("--web", action="append", required=True, help="ip:port of a web process the Procfile starts")
+    parser.add_argument("--busy-hint", default="", help="what to do when a port is taken, said after the ports")
     args = parser.parse_args()
     procfile = ROOT / args.procfile
+    procfile_text = expanded(procfile.read_text())
+    if busy := ports_in_use([("web", address) for address in args.web] + listen_addresses(procfile_text)):
+        print(f"Cannot start: {busy} in use, by another `make run`? Stop that first{args.busy_hint}.", file=sys.stderr)
+        return 1
     login = subprocess.run(
         [sys.executable, "manage.py", "ensure_admin"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
-    procfile_text = procfile.read_text()
     replicas = re.findall(r"--listen (\S+)", procfile_text)
     processes = set(re.findall(r"^([\w-]+):", procfile_text, re.MULTILINE))
 
@@ -65,6 +74,44 @@ def main():
         output.write("Stopped.\n")
         return 0
     return returncode
+
+
+def expanded(procfile_text):
+    """The Procfile as the shell will run it: variables, their defaults and arithmetic expanded."""
+    script = 'eval "cat <<PROCFILE\n$1\nPROCFILE"'
+    return subprocess.run(["sh", "-c", script, "sh", procfile_text], check=True, capture_output=True, text=True).stdout
+
+
+def listen_addresses(procfile_text):
+    """(process, "host:port") of every address a Procfile's processes listen on, besides the web ones."""
+    found = []
+    for name, command in re.findall(r"^([\w-]+):(.*)$", procfile_text, re.MULTILINE):
+        found += [(name, address) for address in re.findall(r"--(?:metrics-)?listen (\S+)", command)]
+        found += [(name, f"127.0.0.1:{port}") for port in re.findall(r"redis-server --port (\d+)", command)]
+    return found
+
+
+def ports_in_use(addresses):
+    """ "127.0.0.1:8000 (web) and 127.0.0.1:9000 (contacts1) are" for the addresses taken, or ""."""
+    busy = [f"{address} ({name})" for name, address in addresses if in_use(address)]
+    if not busy:
+        return ""
+    return (" and ".join(busy) if len(busy) < 3 else ", ".join(busy[:-1]) + " and " + busy[-1]) + (
+        " is" if len(busy) == 1 else " are"
+    )
+
+
+def in_use(address):
+    """Whether something already listens on `host:port` (bound as the servers bind: SO_REUSEADDR)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from signaling import api, views
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("v1/active-users", api.ActiveUsersView.as_view(), name="signaling-active-users"),
     path("v1/kick-active-users", api.KickActiveUsersView.as_view(), name="signaling-kick"),
     path("meeting", views.meeting, name="signaling-meeting"),
+    path("meeting/", RedirectView.as_view(pattern_name="signaling-meeting"), name="signaling-meeting-slash"),
 ]

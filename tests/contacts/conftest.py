@@ -70,7 +70,11 @@ class ReplicaProcess:
 
     def run_to_exit(self):
         """Start the replica expecting it to refuse: its exit code and output."""
-        result = subprocess.run(self.command(), cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
+        return self.run_to_exit_with()
+
+    def run_to_exit_with(self, *options):
+        command = self.command(*options)
+        result = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
         result.output = result.stdout + result.stderr
         return result
 

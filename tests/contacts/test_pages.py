@@ -1,6 +1,9 @@
 """The side-by-side page and its JSON, and the admin listing."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from contacts.models import Replica
 from contacts.protocol import ClientDelete, ClientUpdate, Update
@@ -22,13 +25,25 @@ def two_replicas():
 
 def test_the_json_shows_each_replicas_live_contacts_of_one_user(client, two_replicas):
     data = client.get("/contacts/views.json", {"user": "ana"}).json()
+    stopped = {"alive": False, "alive_at": None}
     assert data == {
         "user": "ana",
         "replicas": {
-            "contact-server-1": {"clock": 2, "contacts": [{"contact": "bob", "phone": "1"}]},
-            "contact-server-2": {"clock": 1, "contacts": [{"contact": "bob", "phone": "1"}]},
+            "contact-server-1": {"clock": 2, **stopped, "contacts": [{"contact": "bob", "phone": "1"}]},
+            "contact-server-2": {"clock": 1, **stopped, "contacts": [{"contact": "bob", "phone": "1"}]},
         },
     }
+
+
+def test_a_replica_is_alive_for_three_heartbeats_after_it_last_said_so(client, settings, two_replicas):
+    settings.CONTACTS_HEARTBEAT_INTERVAL = 5.0
+    now = timezone.now()
+    Replica.objects.filter(name="contact-server-1").update(alive_at=now - timedelta(seconds=14))
+    Replica.objects.filter(name="contact-server-2").update(alive_at=now - timedelta(seconds=16))
+    replicas = client.get("/contacts/views.json", {"user": "ana"}).json()["replicas"]
+    assert replicas["contact-server-1"]["alive"] is True
+    assert replicas["contact-server-2"]["alive"] is False
+    assert replicas["contact-server-2"]["alive_at"] == (now - timedelta(seconds=16)).isoformat(timespec="seconds")
 
 
 def test_the_page_renders(client):

@@ -73,3 +73,4 @@ def test_kozma_waits_for_the_server_posts_aphorisms_and_reconnects_after_a_resta
         bot.wait(timeout=10)
     assert bot.returncode == 0, output(bot)
     assert "stopped after" in output(bot)
+    assert f"connected to ws://127.0.0.1:{port}/ws?username=Козьма Прутков" in output(bot)

@@ -150,3 +150,37 @@ async def test_an_origin_off_the_list_is_refused_over_a_real_socket(example_com_
         async with connect(f"{example_com_server.ws_url}/ws?username=off-list", origin=origin):
             pass
     assert refusal.value.response.status_code == 403
+
+
+# --- The project's own origin stays allowed ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://127.0.0.1:8000", "127.0.0.1:8000"),  # `make run`'s pages
+        ("https://chat.localhost", "chat.localhost"),  # default ports: neither says it
+        ("http://LOCALHOST:8000", "localhost:8000"),
+    ],
+)
+def test_a_page_of_this_server_is_allowed_whatever_the_list(origin, host):
+    assert origin_allowed(origin, ["http://example.com"], ["127.0.0.1", ".localhost"], host)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://127.0.0.1:8001", "127.0.0.1:8000"),  # another port of the same host is another origin
+        ("http://rebound.example:8000", "rebound.example:8000"),  # a name ALLOWED_HOSTS does not list
+        ("http://127.0.0.1:8000/", "127.0.0.1:8000"),  # not an origin
+        ("null", "127.0.0.1:8000"),
+    ],
+)
+def test_only_the_exact_origin_of_an_allowed_host_counts_as_this_server(origin, host):
+    assert not origin_allowed(origin, ["http://example.com"], ["127.0.0.1"], host)
+
+
+async def test_this_servers_own_page_may_open_a_socket_when_another_origin_is_listed(example_com_server):
+    async with connect(f"{example_com_server.ws_url}/ws?username=own-page", origin=example_com_server.url) as ws:
+        await ws.send('{"ping": true}')
+        assert await ws.recv() == '{"pong":true}'

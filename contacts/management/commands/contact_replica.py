@@ -1,4 +1,5 @@
 import asyncio
+import errno
 import gc
 import signal
 from datetime import timedelta
@@ -98,17 +99,34 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await server.start()
-        self.stdout.write(f"Replica {server.name} listening on {server.listen[0]}:{server.listen[1]}.")
+        # Both ports are bound before the replica opens its row, so a port in use leaves no trace.
         metrics = None
         if metrics_address:
             try:
                 metrics = serve_metrics(server, *metrics_address)
             except OSError as error:
-                await server.stop()
-                raise CommandError(f"Cannot serve metrics on {metrics_address[0]}:{metrics_address[1]}: {error}.")
+                raise CommandError(port_refused("--metrics-listen", metrics_address, error))
+        try:
+            await server.start()
+        except OSError as error:
+            if metrics is not None:
+                metrics.shutdown()
+            raise CommandError(port_refused("--listen", server.listen, error))
+        self.stdout.write(f"Replica {server.name} listening on {server.listen[0]}:{server.listen[1]}.")
+        if metrics_address:
             self.stdout.write(f"Metrics of {server.name} at http://{metrics_address[0]}:{metrics_address[1]}/metrics.")
         await stop.wait()
         if metrics is not None:
             metrics.shutdown()
         await server.stop()
+
+
+def port_refused(option, address, error):
+    """The CommandError text for an address the replica cannot listen on."""
+    host, port = address[:2]
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Cannot listen on {host}:{port} ({option}): the port is in use, by another replica or by `make run`. "
+            f"Stop that, or pick another port."
+        )
+    return f"Cannot listen on {host}:{port} ({option}): {error.strerror or error}."

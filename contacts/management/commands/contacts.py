@@ -35,6 +35,8 @@ class Command(BaseCommand):
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot reach a replica at {server}: {error}. Is `contact_replica` running?")
         if action == "list":
+            if not entries:
+                self.stderr.write(f"{user} has no contacts.")  # stdout stays the list: empty
             for contact, phone in entries:
                 self.stdout.write(f"{shown(contact)}\t{shown(phone)}")
         else:

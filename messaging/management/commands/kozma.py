@@ -25,6 +25,7 @@ class Kozma:
 
     def __init__(self, url, room="kozma", start_delay=5.0, max_interval=59.0, max_backoff=10.0):
         self.ws_url = f"{url.rstrip('/')}/ws?username={quote(USERNAME)}"
+        self.shown_url = f"{url.rstrip('/')}/ws?username={USERNAME}"  # for the log: people read it
         self.room, self.start_delay, self.max_interval, self.max_backoff = room, start_delay, max_interval, max_backoff
         self.stopping = asyncio.Event()
         self.posted = 0
@@ -35,11 +36,11 @@ class Kozma:
         while not self.stopping.is_set():
             try:
                 async with connect(self.ws_url, open_timeout=10) as ws:
-                    log.info("kozma: connected to %s", self.ws_url)
+                    log.info("kozma: connected to %s", self.shown_url)
                     backoff = 0.5
                     await self.converse(ws)
             except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as error:
-                log.warning("kozma: %s unreachable (%s); retrying in %.1f s", self.ws_url, error, backoff)
+                log.warning("kozma: %s unreachable (%s); retrying in %.1f s", self.shown_url, error, backoff)
                 await self.pause(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
 
