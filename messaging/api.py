@@ -84,7 +84,7 @@ class UsernameCheckView(PublicAPIView):
         parameters=[OpenApiParameter("username", str, required=True)],
         responses={
             200: inline_serializer(
-                "UsernameFree", {"result": inline_serializer("Username", {"username": serializers.CharField()})}
+                "UsernameFree", {"result": inline_serializer("ChatUsername", {"username": serializers.CharField()})}
             ),
             403: ERROR,
             409: ERROR,

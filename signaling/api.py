@@ -15,7 +15,8 @@ from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientErro
 
 STATUS = inline_serializer("SignalingStatus", {"status": serializers.CharField(), "message": serializers.CharField()})
 USERNAME = inline_serializer(
-    "Username", {"username": serializers.RegexField(USERNAME_PATTERN.pattern, max_length=USERNAME_MAX_LENGTH)}
+    "Username",
+    {"username": serializers.RegexField(USERNAME_PATTERN.pattern, min_length=1, max_length=USERNAME_MAX_LENGTH)},
 )
 
 
