@@ -435,6 +435,8 @@ def nane_username(name):
     except protocol.ProtocolError as error:
         raise UsernameRefused(str(error), invalid=True) from None
     held = ChatSession.objects.holding_nickname().filter(key=name_key(name)).first()
-    if held is not None and (held.dialect != Dialect.NANE or held.nickname != name):
-        raise UsernameRefused(f"username {name} is held by someone else in the chat", invalid=False)
+    if held is not None and held.dialect != Dialect.NANE:
+        raise UsernameRefused(f"username {name} is held by a token-dialect chat session", invalid=False)
+    if held is not None and held.nickname != name:
+        raise UsernameRefused(f"username {name} is held in the chat as {held.nickname}", invalid=False)
     return name
