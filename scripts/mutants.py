@@ -163,7 +163,7 @@ MUTANTS = (
     Mutant(
         "replay-paced-by-characters",
         "messaging/fanout.py",
-        "size += len(frame)",
+        "size += len(text.encode())",
         "size += len(text)",
         (f"{RECOVERY}::test_a_replay_is_paced_by_bytes_whatever_characters_it_holds",),
         "replay pacing counts characters, not bytes (the bug the second audit found)",
