@@ -181,7 +181,7 @@ MUTANTS = (
         "contacts/clock.py",
         "        if clock > self.limit:\n            raise ClockOutOfRange",
         "        if False:\n            raise ClockOutOfRange",
-        ("tests/contacts/test_clock_repair.py",),
+        (f"{LWW}::test_a_received_clock_past_the_limit_is_refused_and_the_frames_before_it_stand",),
         "the Lamport clock observes a received clock past its limit",
     ),
     Mutant(
@@ -189,7 +189,7 @@ MUTANTS = (
         "contacts/peer_auth.py",
         "        if normalised(address) not in self.addresses:",
         "        if False:",
-        ("tests/contacts/test_peer_auth.py",),
+        ("tests/contacts/test_peer_auth.py::test_another_address_is_refused_whatever_it_sends",),
         "a server handshake is admitted from any address",
     ),
     Mutant(
