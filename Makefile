@@ -13,7 +13,7 @@ export CONTACTS_PORT ?= $(shell expr $(WEB_PORT) + 1000)
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run run-cluster test test-sqlite test-postgres lint format bench faults soak setup setup-dev clean
+.PHONY: run run-cluster test test-sqlite test-postgres lint format bench faults soak mutants setup setup-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench: $(VENV)/.bench
 faults: setup-dev
 	python -m bench.faults
 	python -m bench.tables
+
+# Known realistic bugs made one at a time in a temporary copy; each must fail its tests (~2 min; not part of `test`).
+mutants: setup-dev
+	python scripts/mutants.py $(MUTANTS)
 
 # 1,000 chat clients in waves against the `make run` web process (SOAK_ARGS="--duration 60").
 soak: setup-dev

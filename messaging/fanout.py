@@ -63,7 +63,7 @@ class WireConnection:
         step, size = [], 0
         for text in texts:
             step.append(text)
-            size += len(text)
+            size += len(text.encode())  # bytes, as the send buffer counts them: a character may be 4
             if size >= step_bytes:
                 await self._drained(step_bytes)
                 self.write(step)

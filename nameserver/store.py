@@ -77,11 +77,14 @@ class KeptMap:
         return self.changes == self.driver_connection.total_changes
 
     def read(self, cursor, sql):
+        # The version first: another connection's commit between the two statements then
+        # shows as a change at the next look. Read after the rows, it would pass for one
+        # the rows include, and the map would miss it until someone wrote again.
+        (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
         rows = cursor.execute(sql).fetchall()
         self.connected = {key: connected for key, connected, _ in rows}
         self.entries = {key: entry for key, _, entry in rows}
         self.in_order = True
-        (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
         self.changes = self.driver_connection.total_changes
         self.checked_in = getattr(kept, "cycle", None)
 

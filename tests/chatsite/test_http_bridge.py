@@ -73,11 +73,16 @@ async def test_django_answers_through_the_bridge():
     assert set(json.loads(response["body"])) == {"id"}
 
 
-def recording_app(log, gates=None):
-    """A WSGI app answering its path; logs (path, thread) and first waits on the path's gate, if any."""
+def recording_app(log, gates=None, entered=None):
+    """A WSGI app answering its path; logs (path, thread) and first waits on the path's gate, if any.
+
+    `entered`, path → threading.Event, is set as the app starts on that path.
+    """
 
     def app(environ, start_response):
         path = environ["PATH_INFO"]
+        if entered and path in entered:
+            entered[path].set()
         if gates and path in gates:
             gates[path].wait()
         log.append((path, threading.get_ident()))
@@ -98,11 +103,12 @@ async def test_requests_that_arrive_together_are_served_as_one_batch_each_with_i
 
 async def test_a_stalled_batch_does_not_hold_back_the_requests_behind_it():
     log = []
-    gate = threading.Event()
-    app = WSGIBridge(recording_app(log, {"/slow": gate}), threads=2, max_body_bytes=100, stall_after=0.01)
+    gate, slow_began = threading.Event(), threading.Event()
+    wsgi_app = recording_app(log, gates={"/slow": gate}, entered={"/slow": slow_began})
+    app = WSGIBridge(wsgi_app, threads=2, max_body_bytes=100, stall_after=0.01)
     slow = asyncio.ensure_future(request(app, "/slow"))
-    await asyncio.sleep(0)  # /slow is handed over first
     try:
+        assert await asyncio.to_thread(slow_began.wait, 10), "/slow never reached the app"
         fast = await asyncio.wait_for(request(app, "/fast"), timeout=10)
         assert fast["body"] == b"/fast"
         assert not slow.done()

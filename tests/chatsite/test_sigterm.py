@@ -49,9 +49,9 @@ def sigterm(process):
     return code, round(time.monotonic() - began, 2)
 
 
-async def wait_for_output(process, text, timeout=20):
+async def wait_for_output(process, text, timeout=20, times=1):
     deadline = time.monotonic() + timeout
-    while text not in output(process):
+    while output(process).count(text) < times:
         assert process.poll() is None, f"exited with {process.returncode}:\n{output(process)}"
         assert time.monotonic() < deadline, f"no {text!r} in:\n{output(process)}"
         await asyncio.sleep(0.05)
@@ -116,6 +116,7 @@ async def opened(connecting):
 
 
 async def test_runserver_shuts_down_cleanly_while_a_handshake_waits_for_the_database(env):
+    env = {**env, "DJANGO_SETTINGS_MODULE": "tests.access_log_settings"}  # logs each handshake
     server = ServerProcess(env, free_port(), server="runserver").start()
     try:
         token = server.call("POST", "/auth?nickname=stuck")[1]["token"]
@@ -123,9 +124,9 @@ async def test_runserver_shuts_down_cleanly_while_a_handshake_waits_for_the_data
         with database_write_lock(env["DATABASE_URL"]):
             # Held in connect(): open_session waits for the lock, so the socket stays in its handshake.
             handshake = asyncio.create_task(opened(connect(f"{server.ws_url}/ws", subprotocols=[token])))
-            # Time for daphne to read the handshake (well within its 5 s connect timeout); had it
-            # not, the refusal asserted below (a 403, sent only to a handshake in progress) fails.
-            await asyncio.sleep(1.0)
+            # Daphne logs a handshake once it has handed it to the application (the open socket's was
+            # the first): from then on the refusal asserted below, a 403, is what a shutdown sends it.
+            await wait_for_output(server.process, "WebSocket HANDSHAKING /ws ", times=2)
             began = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
             code = await close_code(open_socket)

@@ -2,11 +2,14 @@
 
 import itertools
 import random
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts.clock import ClockOutOfRange
 from contacts.models import Contact, Replica
 from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Update, UpdateClock
 from contacts.services import Write, list_contacts, open_replica, replica_snapshot, stamp, store_writes
@@ -54,6 +57,17 @@ def test_a_received_clock_pulls_the_clock_forward_and_the_next_local_write_goes_
     assert restarted.value >= 41, "a restart resumes past every clock the replica stamped"
 
 
+def test_a_received_clock_past_the_limit_is_refused_and_the_frames_before_it_stand():
+    replica_id, clock = replica()
+    frames = [Update(7, b"ana", b"bob", b"1"), HeartBeat(clock.limit + 1), Update(9, b"ana", b"eve", b"2")]
+    with pytest.raises(ClockOutOfRange, match="past this replica's limit"):
+        apply_batch(replica_id, clock, frames)
+    assert clock.value == 7
+    assert list_contacts(replica_id, b"ana") == [(b"bob", b"1")]
+    apply_batch(replica_id, clock, [UpdateClock(clock.limit)])  # the limit itself is a clock like any other
+    assert clock.value == clock.limit
+
+
 def test_an_older_update_does_not_bring_a_deleted_contact_back():
     replica_id, clock = replica()
     apply_batch(replica_id, clock, [Update(5, b"ana", b"bob", b"1"), Delete(9, b"ana", b"bob")])
@@ -61,6 +75,18 @@ def test_an_older_update_does_not_bring_a_deleted_contact_back():
     assert changed == 0
     assert list_contacts(replica_id, b"ana") == []
     assert replica_snapshot(replica_id) == [Delete(9, b"ana", b"bob")]
+
+
+def test_a_write_received_again_changes_nothing_and_keeps_its_tombstones_age():
+    # Every snapshot a peer sends repeats what this replica has; storing it again would
+    # restart each tombstone's CONTACTS_TOMBSTONE_TTL, and none would ever be purged.
+    replica_id, clock = replica()
+    apply_batch(replica_id, clock, [Update(4, b"ana", b"bob", b"1"), Delete(5, b"ana", b"eve")])
+    long_ago = timezone.now() - timedelta(days=3)
+    Contact.objects.filter(replica_id=replica_id, name=b"eve").update(deleted_at=long_ago)
+    _, changed = apply_batch(replica_id, clock, [Update(4, b"ana", b"bob", b"1"), Delete(5, b"ana", b"eve")])
+    assert changed == 0
+    assert Contact.objects.get(replica_id=replica_id, name=b"eve").deleted_at == long_ago
 
 
 def test_at_equal_clocks_a_delete_beats_an_update_in_either_order():

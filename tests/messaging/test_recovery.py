@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from messaging import protocol, services
+from messaging.broker import get_broker
 from messaging.fanout import WireConnection
 from messaging.models import Message
 from tests.support import sql_statements
@@ -106,6 +107,36 @@ async def test_messages_of_other_rooms_during_the_replay_are_kept_in_order(nane,
     await alice.send({"recover": {"room": "r", "since": 0}})
     frames = await frames_until_pong(alice)
     assert [f.get("text") or f["recovered"] for f in frames] == ["m1", "m2", True, "e1", "e2"]
+
+
+async def test_a_late_broadcast_of_a_replayed_message_is_not_sent_again(nane, monkeypatch):
+    """With several nodes, the replay can read a message another node stored before that node's
+    broadcast of it arrives here: that broadcast is not sent to the recovered socket again, and
+    the room's next messages reach it live as before."""
+    await store("r", 1)
+    alice, bob = await nane("alice"), await nane("bob")
+    real_replay = services.replay
+    late = []
+
+    def replay_after_another_node_stored(recover):
+        late.append(services.post_messages([services.Post("r", "carol", "stored elsewhere")])[1])
+        return real_replay(recover)
+
+    monkeypatch.setattr(services, "replay", replay_after_another_node_stored)
+    await alice.send({"recover": {"room": "r", "since": 0}})
+    replayed = [await alice.receive() for _ in range(3)]
+    assert [f.get("text") or f for f in replayed] == [
+        "m1",
+        "stored elsewhere",
+        {"recovered": True, "room": "r", "seq": 2},
+    ]
+
+    get_broker().publish(late[0])  # the other node's broadcast, arriving only now
+    assert (await bob.receive())["text"] == "stored elsewhere"  # new to him
+    for text in ("next", "and the one after"):
+        await bob.send({"room": "r", "text": text})
+        assert (await bob.receive())["text"] == text  # his echo: delivered to every socket
+    assert [f.get("text") for f in await frames_until_pong(alice)] == ["next", "and the one after"]
 
 
 async def test_a_trimmed_history_replays_what_is_left_and_says_not_recovered(nane, settings):
@@ -221,3 +252,15 @@ async def test_a_long_replay_is_written_as_the_socket_drains_not_at_once():
     await wire.write_paced(["x" * 500] * 100, step_bytes=1000)
     assert b"".join(transport.written).count(b"x" * 500) == 100
     assert transport.largest <= 2 * 1000 + 2 * 504
+
+
+async def test_a_replay_is_paced_by_bytes_whatever_characters_it_holds():
+    """Frames of 250 emoji buffer no more than frames of 1,000 ASCII letters: both are 1,000 bytes."""
+
+    async def replay(text):
+        transport = SlowTransport()
+        await WireConnection(SimpleNamespace(transport=transport)).write_paced([text] * 100, step_bytes=1000)
+        assert b"".join(transport.written).count(text.encode()) == 100
+        return transport.largest, max(len(data) for data in transport.written)
+
+    assert await replay("\N{GRINNING FACE}" * 250) == await replay("x" * 1000)

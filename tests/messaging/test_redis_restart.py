@@ -20,20 +20,26 @@ class Listener:
 
     def __init__(self, ws):
         self.ws, self.ids, self.closed = ws, set(), False
+        self.arrived = asyncio.Event()  # set at each frame
         self.task = asyncio.create_task(self.read())
 
     async def read(self):
         try:
             async for frame in self.ws:
                 self.ids.add(json.loads(frame).get("id"))
+                self.arrived.set()
         except ConnectionClosed:
             pass
         self.closed = True
+        self.arrived.set()
 
     async def sees(self, message_id, timeout):
-        deadline = time.monotonic() + timeout
-        while message_id not in self.ids and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        """Whether the frame of `message_id` arrives within `timeout` (a bound for a message that may be lost)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while message_id not in self.ids and not self.closed:
+                    self.arrived.clear()
+                    await self.arrived.wait()
         return message_id in self.ids
 
     async def send(self, message_id):
@@ -51,6 +57,11 @@ def redis_cluster(tmp_path):
     for node in nodes:
         node.stop()
     redis.stop()
+
+
+def missed_only_before_the_first_it_got(probes, listener):
+    got = [probe in listener.ids for probe in probes]
+    return got == sorted(got)  # missed, missed, ..., got, got
 
 
 async def first_crossing(sender, receiver, deadline):
@@ -112,8 +123,20 @@ async def test_chat_resumes_across_nodes_after_redis_restarts(redis_cluster):
             "probes_after_restart_lost_same_node": sum(probe not in same.ids for probe, _, same in probes),
         }
     report("redis restarted under two nodes", **outcome)
+    # What the outage may cost, and no more: a message sent while Redis is down is stored and
+    # reaches the sender's node at once; it never reaches the other node, neither then nor
+    # late once Redis is back (the broker does not resend, and a restarted Redis holds
+    # nothing), so there it is found in the history alone.
     assert outcome["stored"] == outcome["delivered_same_node"] == len(during)
+    assert outcome["delivered_other_node"] == 0
     assert outcome["sockets_kept"]
+    # A message sent after the restart but before the nodes have subscribed again reaches no
+    # live client, on either node (it is stored). How many that is depends on how long they
+    # take, so the counts are reported; what is asserted is that the loss ends there: each
+    # client missed only probes sent before the first it got, and "after" reached everyone.
+    for probes, other, same in routes:
+        assert missed_only_before_the_first_it_got(probes, other)
+        assert missed_only_before_the_first_it_got(probes, same)
 
 
 async def test_signaling_survives_a_redis_restart_with_an_error_frame_for_what_could_not_cross(redis_cluster):

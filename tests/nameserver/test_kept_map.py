@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, connections
 
 from chatsite.handlers import DjangoHandlers
+from chatsite.sql import driver_cursor
 from chatsite.wsgi_bridge import WSGIBridge
-from nameserver import services
+from nameserver import services, store
 from nameserver.models import Client
 from tests.support import http_scope, sql_statements
 
@@ -97,7 +98,7 @@ def test_the_map_is_read_again_only_after_a_write(api, register):
     with sql_statements() as changed:
         live(api)
     assert unchanged == ["PRAGMA data_version"]
-    assert [sql.split()[0] for sql in changed] == ["PRAGMA", "SELECT", "PRAGMA"]
+    assert [sql.split()[0] for sql in changed] == ["PRAGMA", "PRAGMA", "SELECT"]
 
 
 def test_one_request_cycle_asks_once_whether_others_wrote(register):
@@ -108,7 +109,7 @@ def test_one_request_cycle_asks_once_whether_others_wrote(register):
     get_clients = http_scope("/clients")
     with handlers.batch(), sql_statements() as statements:
         assert [bridge.respond(get_clients, b"")[0] for _ in range(3)] == [200, 200, 200]
-    assert [sql.split()[0] for sql in statements] == ["PRAGMA", "SELECT", "PRAGMA"]  # the first read only
+    assert [sql.split()[0] for sql in statements] == ["PRAGMA", "PRAGMA", "SELECT"]  # the first read only
     services.live_json(Client)  # the cycle's end closed the connection: a new map
     with sql_statements() as outside_a_cycle:
         for _ in range(2):
@@ -127,3 +128,72 @@ def test_a_heartbeat_stamped_before_the_newest_row_still_expires_in_time(registe
     assert services.heartbeat(Client, early) is not None  # stamped 2 s before `late`
     clock.advance(5.5)  # `early` is past the TTL, `late` is not
     assert set(json.loads(services.live_json(Client))) == {late}
+
+
+def test_a_heartbeat_answers_with_clients_registered_and_deleted_elsewhere(api, register):
+    beating, doomed = register(name="beating"), register(name="doomed")
+    assert set(api.patch("/client", {"id": beating}, format="json").json()) == {beating, doomed}
+    on_another_connection(lambda: services.register(Client, ip="10.0.0.2", port=2, name="newcomer"))
+    on_another_connection(lambda: Client.objects.filter(id=doomed).delete())
+    answer = api.patch("/client", {"id": beating}, format="json").json()
+    assert {entry["name"] for entry in answer.values()} == {"beating", "newcomer"}
+
+
+def test_a_registration_shows_in_a_list_later_in_the_same_batch(register):
+    register(name="first")
+    handlers = DjangoHandlers()
+    bridge = WSGIBridge(handlers, threads=1, max_body_bytes=10_000, stall_after=60, batch=handlers.batch)
+    body = json.dumps({"ip": "10.0.0.2", "port": 2, "name": "second"}).encode()
+    post_client = {
+        **http_scope("/client"),
+        "method": "POST",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+    }
+    with handlers.batch():
+        listed_before = json.loads(bridge.respond(http_scope("/clients"), b"")[2])
+        assert bridge.respond(post_client, body)[0] == 201
+        listed_after = json.loads(bridge.respond(http_scope("/clients"), b"")[2])
+    assert {entry["name"] for entry in listed_before.values()} == {"first"}
+    assert {entry["name"] for entry in listed_after.values()} == {"first", "second"}
+
+
+class CommitElsewhereAfterTheSelect:
+    """A driver cursor that lets another connection commit just after its first SELECT has read its rows."""
+
+    def __init__(self, cursor, commit):
+        self.cursor, self.commit = cursor, commit
+
+    def execute(self, sql, *args):
+        result = self.cursor.execute(sql, *args)
+        if self.commit is not None and sql.lstrip().upper().startswith("SELECT"):
+            rows = result.fetchall()
+            on_another_connection(self.commit)
+            self.commit = None
+            return FetchedRows(rows)
+        return result
+
+
+class FetchedRows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchall(self):
+        return self.rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
+def test_a_commit_elsewhere_while_the_map_is_read_shows_at_the_next_read(register):
+    register(name="first")
+    with driver_cursor(connection) as cursor:
+        racing = CommitElsewhereAfterTheSelect(
+            cursor, lambda: services.register(Client, ip="10.0.0.2", port=2, name="second")
+        )
+        kept = store.up_to_date_map(racing, Client, connection)
+        assert names(services.live_document(kept.entries.values())) == {"first"}  # read before the commit
+    assert names(services.live_json(Client)) == {"first", "second"}
+
+
+def names(document):
+    return {entry["name"] for entry in json.loads(document).values()}
