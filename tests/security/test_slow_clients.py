@@ -112,7 +112,7 @@ def test_keep_alive_requests_are_served_past_the_header_timeout(server):
     for _ in range(2):
         sock.sendall(HEAD + b"\r\n")
         answer = b""
-        while not answer.endswith(b'{"status":"ok"}'):  # one answer, then the connection stays open
+        while not answer.endswith(b'{"status":"ok"}\n'):  # one answer, then the connection stays open
             answer += sock.recv(65536)
         assert status_of(answer) == 200
         time.sleep(1.5)  # idle between requests past HTTP_HEADER_TIMEOUT, within uvicorn's 5 s keep-alive
