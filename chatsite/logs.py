@@ -1,7 +1,11 @@
-"""Log filters: a secret in a request line never reaches a log."""
+"""Log filters: a secret in a request line never reaches a log, and a stopping process does not cry wolf."""
 
 import logging
 import re
+import threading
+
+# Set when the web process has been told to stop (manage.py uvicorn's server).
+stopping = threading.Event()
 
 # The token dialect (docs/protocols/chat.md) lets a client put its chat token in `?token=`;
 # while its session lives the token is as good as a password. Any other `*token=` parameter
@@ -24,3 +28,16 @@ class RedactQueryTokens(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+class QuietWhileStopping(logging.Filter):
+    """Drop a record once the process is stopping.
+
+    On the channel layer's logger: `make run-cluster` stops Redis together with the web
+    nodes, and channels-redis logs each subscription it loses meanwhile with a traceback
+    (about fourteen lines a node) though nothing is wrong. While the process runs, its
+    errors are shown as ever.
+    """
+
+    def filter(self, record):
+        return not stopping.is_set()

@@ -178,7 +178,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_tokens": {"()": "chatsite.logs.RedactQueryTokens"}},
+    "filters": {
+        "redact_tokens": {"()": "chatsite.logs.RedactQueryTokens"},
+        "quiet_while_stopping": {"()": "chatsite.logs.QuietWhileStopping"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # runserver's access log: its request lines carry query strings, hence the filter here too.
@@ -187,6 +190,10 @@ LOGGING = {
         # Django's own console handler on "django" (DEBUG only) would print every request warning
         # a second time, beside the root's: "django" keeps no handler of its own.
         "django": {"handlers": [], "level": "INFO"},
+        # A node that stops while Redis stops too: no tracebacks for subscriptions it is leaving anyway.
+        # (A logger's filters see only its own records, so each of channels-redis's loggers.)
+        "channels_redis.pubsub": {"filters": ["quiet_while_stopping"]},
+        "channels_redis.core": {"filters": ["quiet_while_stopping"]},
     },
 }
 

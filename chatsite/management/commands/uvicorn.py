@@ -13,6 +13,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite import logs
 from chatsite.http_protocol import RESERVED_FILES, HTTPProtocol, check_uvicorn_version, connection_cap
 from chatsite.web_workers import WebWorkers
 from chatsite.websocket_protocol import WebSocketProtocol
@@ -139,6 +140,7 @@ class OncePerSecondServer(uvicorn.Server):
                 await asyncio.wait_for(self.wake.wait(), math.ceil(now + 0.001) - now)
 
     def handle_exit(self, sig, frame):
+        logs.stopping.set()
         super().handle_exit(sig, frame)
         if self.wake is not None:
             self.loop.call_soon_threadsafe(self.wake.set)
