@@ -32,7 +32,12 @@ FAULTS = {
         "The dead process's token nickname is free again once its heartbeat is older than "
         "`CHAT_SESSION_STALE_AFTER`, and is used on the other process.",
     ),
-    "web process SIGKILLed: signaling user": (
+    "web process SIGKILLed: nane username": (
+        "web process `SIGKILL`ed with a nane socket open (`tests/messaging/test_dead_node.py`)",
+        "The dead process's nane username is free again once its heartbeat is older than "
+        "`CHAT_SESSION_STALE_AFTER`, and is used on the other process.",
+    ),
+        "web process SIGKILLed: signaling user": (
         "web process `SIGKILL`ed: signaling (`tests/signaling/test_two_servers.py`)",
         "The user's active connection expires after `SIGNALING_STALE_AFTER`; it connects to the other process.",
     ),
