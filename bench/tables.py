@@ -37,7 +37,7 @@ FAULTS = {
         "The dead process's nane username is free again once its heartbeat is older than "
         "`CHAT_SESSION_STALE_AFTER`, and is used on the other process.",
     ),
-        "web process SIGKILLed: signaling user": (
+    "web process SIGKILLed: signaling user": (
         "web process `SIGKILL`ed: signaling (`tests/signaling/test_two_servers.py`)",
         "The user's active connection expires after `SIGNALING_STALE_AFTER`; it connects to the other process.",
     ),
