@@ -1,6 +1,6 @@
 """What every benchmark shares: servers started as `make run` starts them, pinning, results.
 
-Method (issue 6): the server under test on core 0, the load generator on core 1, the
+Method: the server under test on core 0, the load generator on core 1, the
 median of 3 runs, every result printed as a JSON line and saved in bench/results/.
 """
 

@@ -1,4 +1,4 @@
-"""Memory of one web process holding 10,000 idle WebSocket connections (issue 6: ≤ 30 KB each).
+"""Memory of one web process holding 10,000 idle WebSocket connections.
 
 Opens N nane connections (`/ws?username=`) from one load process, waits for the server
 to settle, and reports (RSS with N open - RSS before) / N for each server. Results in

@@ -1,4 +1,4 @@
-"""An instance without SECRET_KEY makes its own, random, on first start, and keeps it (issue 25, finding 8)."""
+"""An instance without SECRET_KEY makes its own, random, on first start, and keeps it."""
 
 import os
 import stat

@@ -1,4 +1,4 @@
-"""One name, one speaker across web processes sharing a database (issue 25, finding 5)."""
+"""One name, one speaker across web processes sharing a database."""
 
 import asyncio
 import json

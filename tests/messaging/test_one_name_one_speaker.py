@@ -1,4 +1,4 @@
-"""One name, one speaker, across both dialects, however the name is spelled (issue 25, finding 5)."""
+"""One name, one speaker, across both dialects, however the name is spelled."""
 
 import asyncio
 from urllib.parse import quote

@@ -1,4 +1,4 @@
-"""A hostile page cannot make a visitor's browser register a name or kick everyone (issue 25, findings 6 and 7)."""
+"""A hostile page cannot make a visitor's browser register a name or kick everyone."""
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,4 @@
-"""Signaling names are told apart as chat names are: normalised, case folded, nothing invisible (issue 25)."""
+"""Signaling names are told apart as chat names are: normalised, case folded, nothing invisible."""
 
 import importlib
 
