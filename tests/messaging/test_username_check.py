@@ -32,6 +32,12 @@ def test_a_nickname_held_in_the_token_dialect_is_refused_as_taken():
     assert check("bob") == (409, {"error": "username bob is held by a token-dialect chat session"})
 
 
+def test_a_name_a_nane_user_holds_is_free_in_the_same_spelling_and_refused_in_another():
+    services.claim_nane_name("Dana")
+    assert check("Dana") == (200, {"result": {"username": "Dana"}})  # a second tab of the same person
+    assert check("dana") == (409, {"error": "username dana is held in the chat as Dana"})
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_the_handshake_refuses_what_the_check_refuses(nane, sockets):
     await database_sync_to_async(services.issue_token)("carol")
