@@ -440,19 +440,24 @@ def span(values, spec=".2f"):
     return low if low == high else f"{low}–{high}"
 
 
+def redis_share(chat):
+    """The pub/sub records, and what Redis adds per broadcast and process (ms): per delivery, times the receivers."""
+    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
+    local = by_load([r for r in chat if r["scenario"] == "probe"], "uvicorn")
+    redis_ms = [
+        (r["server_us_per_delivery"] - local[r["load"]]["server_us_per_delivery"]) * r["clients"] / 1000
+        for r in pubsub
+        if r["load"] in local
+    ]
+    return pubsub, redis_ms
+
+
 def scaling():
     """The per-process figures docs/scaling.md does its arithmetic on."""
     chat = results("chat")["records"]
     local = [r for r in chat if r["server"] == "uvicorn" and r["scenario"] in ("probe", "ceiling")]
     fastest = max(local, key=lambda record: record["deliveries_per_s"])
-    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
-    by_load = {r["load"]: r for r in chat if r["server"] == "uvicorn" and r["scenario"] == "probe"}
-    # What Redis adds per delivery, times the receivers of a broadcast: its cost per broadcast and process.
-    redis_ms = [
-        (r["server_us_per_delivery"] - by_load[r["load"]]["server_us_per_delivery"]) * r["clients"] / 1000
-        for r in pubsub
-        if r["load"] in by_load
-    ]
+    pubsub, redis_ms = redis_share(chat)
     nodes = {record["nodes"]: record for record in chat if record["scenario"] == "nodes"}
     sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
     patch = {
@@ -498,13 +503,7 @@ BROADCASTS_PER_PROCESS_S = 100
 def planning_figures():
     """The measured figures docs/scaling.md plans with, rounded up so the plan errs on the safe side."""
     chat = results("chat")["records"]
-    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
-    by_load = {r["load"]: r for r in chat if r["server"] == "uvicorn" and r["scenario"] == "probe"}
-    redis_ms = [
-        (r["server_us_per_delivery"] - by_load[r["load"]]["server_us_per_delivery"]) * r["clients"] / 1000
-        for r in pubsub
-        if r["load"] in by_load
-    ]
+    pubsub, redis_ms = redis_share(chat)
     sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
     patch = {
         r["database"]: r["requests_per_s"]

@@ -4,9 +4,6 @@ The server hands out `iceTransportPolicy: "relay"`, so a browser may only use re
 call connects through coturn with the credentials of `GET /v1/ice-servers`, or not at all.
 """
 
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 import socket
@@ -14,6 +11,7 @@ import time
 
 import pytest
 
+from signaling.ice import turn_credential
 from tests.conftest import start_server
 from tests.signaling.meeting_pages import (
     call_state,
@@ -130,14 +128,9 @@ def test_a_relay_only_call_connects_through_coturn_with_our_short_lived_credenti
         assert re.search(allocated, log), f"coturn allocated no relay for {name}:\n{log[-3000:]}"
 
 
-def credential(secret, name, expires):
-    username = f"{expires}:{name}"
-    return username, base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
-
-
 def hand_out(page, turn, secret, name, expires):
     """Give `page` this TURN credential instead of the server's, as a stolen or forged one would come."""
-    username, password = credential(secret, name, expires)
+    username, password = turn_credential(secret, name, expires)
     configuration = {
         "iceServers": [{"urls": [turn.url], "username": username, "credential": password}],
         "iceTransportPolicy": "relay",
