@@ -2,7 +2,7 @@
 
 Timings on these shared machines move by half from one minute to the next; the count of
 instructions for the same code does not. Each endpoint's requests run in-process through
-the WSGI bridge's `respond`, 50 to a request cycle as under load (chatsite/handlers.py),
+the WSGI bridge's `respond`, 50 to a request cycle as under load (chatsite/server/handlers.py),
 on a fresh SQLite database with 100 registered clients, under
 `valgrind --tool=callgrind`; a run of N requests less a run of none, divided by N, is the
 cost of one. The event loop's share (uvicorn's parsing and writing) is not in it, nor is
@@ -35,8 +35,8 @@ def serve(endpoint, count):
     import django
 
     django.setup(set_prefix=False)
-    from chatsite.handlers import DjangoHandlers
-    from chatsite.wsgi_bridge import WSGIBridge
+    from chatsite.server.handlers import DjangoHandlers
+    from chatsite.server.wsgi_bridge import WSGIBridge
     from nameserver import services
     from nameserver.models import Client
 

@@ -13,7 +13,7 @@ class ChatsiteConfig(AppConfig):
         # Only in daphne's own processes: a daphne or autobahn upgrade must not stop
         # `manage.py uvicorn` or the workers, which never load them.
         if serves_with_daphne(sys.argv):
-            from chatsite import daphne_fixes
+            from chatsite.server import daphne_fixes
 
             daphne_fixes.apply()
 

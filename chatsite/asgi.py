@@ -11,11 +11,11 @@ django.setup(set_prefix=False)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chatsite.handlers import DjangoHandlers  # noqa: E402
-from chatsite.limits import ConnectionsPerAddress  # noqa: E402
-from chatsite.origin import BrowserOriginValidator  # noqa: E402
+from chatsite.core.limits import ConnectionsPerAddress  # noqa: E402
+from chatsite.core.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
-from chatsite.wsgi_bridge import WSGIBridge  # noqa: E402
+from chatsite.server.handlers import DjangoHandlers  # noqa: E402
+from chatsite.server.wsgi_bridge import WSGIBridge  # noqa: E402
 from nameserver.announce import start_node_announcer  # noqa: E402
 
 handlers = DjangoHandlers()

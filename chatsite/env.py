@@ -5,7 +5,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.origin import ANY, AllowedOrigin
+from chatsite.core.origin import ANY, AllowedOrigin
 from signaling.ice import check_ice_settings, check_ice_url
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -80,7 +80,7 @@ def env_heartbeat(name, stale_name, stale_after):
 
 
 def env_origins(name):
-    """WebSocket origins (chatsite/origin.py), comma-separated; each is checked here, at start-up."""
+    """WebSocket origins (chatsite/core/origin.py), comma-separated; each is checked here, at start-up."""
     entries = env_list(name, [])
     for entry in entries:
         if entry == ANY:

@@ -67,10 +67,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "chatsite.database_unavailable.DatabaseUnavailableMiddleware",  # 503, not 500, while the database cannot answer
+    # 503, not 500, while the database cannot answer
+    "chatsite.core.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 # The public JSON endpoints need no session, CSRF token, login, message or frame option
-# (chatsite/handlers.py): only these, and only middleware without view hooks.
+# (chatsite/server/handlers.py): only these, and only middleware without view hooks.
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,7 +100,7 @@ TEMPLATES = [
 # SQLite reports as "database is locked" without waiting), and the lock timeout makes a
 # writer wait its turn instead of failing. Not much longer than that: a lock held for
 # long (a stuck process, a shell's BEGIN) should cost a client a quick 503, not a
-# half-minute wait (chatsite/database_unavailable.py).
+# half-minute wait (chatsite/core/database_unavailable.py).
 DATABASE_LOCK_TIMEOUT = env_float("DATABASE_LOCK_TIMEOUT", 5.0)
 if DATABASE_LOCK_TIMEOUT <= 0:
     raise ImproperlyConfigured("DATABASE_LOCK_TIMEOUT must be above 0: the seconds a write waits for a lock.")
@@ -138,9 +139,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["chatsite.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatsite.core.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "chatsite.parsers.ClientJSONParser",
+        "chatsite.core.parsers.ClientJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -148,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "chatsite.database_unavailable.exception_handler",
+    "EXCEPTION_HANDLER": "chatsite.core.database_unavailable.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -179,8 +180,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "filters": {
-        "redact_tokens": {"()": "chatsite.logs.RedactQueryTokens"},
-        "quiet_while_stopping": {"()": "chatsite.logs.QuietWhileStopping"},
+        "redact_tokens": {"()": "chatsite.server.logs.RedactQueryTokens"},
+        "quiet_while_stopping": {"()": "chatsite.server.logs.QuietWhileStopping"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -197,14 +198,14 @@ LOGGING = {
     },
 }
 
-# HTTP requests reach Django in batches, one batch at a time (chatsite/wsgi_bridge.py).
+# HTTP requests reach Django in batches, one batch at a time (chatsite/server/wsgi_bridge.py).
 # A batch running longer than HTTP_BATCH_STALL seconds lets the next one start on another
 # thread, up to HTTP_THREADS at a time.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 HTTP_BATCH_STALL = env_float("HTTP_BATCH_STALL", 0.05)
 # A bigger request body is refused with 413 before Django sees it.
 HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
-# Bounds for clients that stall or flood, in `manage.py uvicorn` (chatsite/http_protocol.py):
+# Bounds for clients that stall or flood, in `manage.py uvicorn` (chatsite/server/http_protocol.py):
 # seconds for a request head (from the connection's opening, or a later request's first byte)
 # and for a body (from the end of its head); bytes of request line and headers; open
 # connections of the process, HTTP and WebSocket (lowered at start-up to what the open-file
@@ -244,16 +245,16 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 WS_RATE_PER_SECOND = env_float("WS_RATE_PER_SECOND", 100.0)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 200)
 # Bytes waiting to be sent to one socket in this process (beyond the kernel's socket
-# buffer) before the server closes it as a slow client, 1008 (chatsite/websocket_protocol.py).
+# buffer) before the server closes it as a slow client, 1008 (chatsite/server/websocket_protocol.py).
 WS_MAX_SEND_BUFFER_BYTES = env_int("WS_MAX_SEND_BUFFER_BYTES", 1024 * 1024)
 # Open sockets per client address in one process; 0 means no limit. Above the chat benchmark's
 # 1000 clients from 127.0.0.1, yet it stops one address from exhausting the server's sockets.
 WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)
 # Browser origins that may open WebSockets, e.g. "https://*.example.com,http://example.com:*", or
-# "*" for any; unset, the hosts of ALLOWED_HOSTS on any port and scheme (chatsite/origin.py).
+# "*" for any; unset, the hosts of ALLOWED_HOSTS on any port and scheme (chatsite/core/origin.py).
 WS_ALLOWED_ORIGINS = env_origins("WS_ALLOWED_ORIGINS")
 
-# --- JSON from clients (chatsite/client_json.py) ---
+# --- JSON from clients (chatsite/core/client_json.py) ---
 # Deepest nesting of arrays and objects taken in a WebSocket frame or an HTTP body; deeper is
 # a bad frame (400 over HTTP). Python's parser and encoder recurse once per level, hence the cap.
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)

@@ -6,9 +6,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chatsite import health, metrics
-from chatsite.api import PublicAPIView
-from chatsite.networks import is_in_networks
+from chatsite import health
+from chatsite.core import metrics
+from chatsite.core.api import PublicAPIView
+from chatsite.core.networks import is_in_networks
 
 READY = inline_serializer(
     "Readiness",

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from chatsite.networks import is_in_networks
+from chatsite.core.networks import is_in_networks
 
 
 class ReplicaFigures:

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import os
 
-from chatsite.networks import client_ip
+from chatsite.core.networks import client_ip
 from contacts.protocol import ProtocolError
 
 PROOF_VERSION = b"v1"

@@ -29,7 +29,7 @@ import logging
 from django.db import connection, connections
 from django.utils import timezone
 
-from chatsite.db_thread import DatabaseThread
+from chatsite.core.db_thread import DatabaseThread
 from contacts import services
 from contacts.clock import ClockExhausted, ClockOutOfRange
 from contacts.models import shown

@@ -10,8 +10,8 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.response import Response
 
-from chatsite.api import PublicAPIView
-from chatsite.schema import ERROR
+from chatsite.core.api import PublicAPIView
+from chatsite.core.schema import ERROR
 from messaging import protocol, services
 
 STARTED_NS = time.monotonic_ns()

@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite import database_unavailable, metrics
-from chatsite.consumers import ProjectConsumer
-from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
+from chatsite.core import database_unavailable, metrics
+from chatsite.core.consumers import ProjectConsumer
+from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
 from messaging.broker import get_broker
 from messaging.fanout import connection_for

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from chatsite.names import MAX_KEY_LENGTH, name_key
+from chatsite.core.names import MAX_KEY_LENGTH, name_key
 
 
 def room_key(name):

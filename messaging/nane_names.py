@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chatsite.names import name_key
+from chatsite.core.names import name_key
 from messaging import services
 from messaging.broker import per_loop
 

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from chatsite import client_json
-from chatsite.names import name_key, name_problem
+from chatsite.core import client_json
+from chatsite.core.names import name_key, name_problem
 
 MAX_ROOM_NAME_LENGTH = 50
 MAX_USERNAME_LENGTH = 50

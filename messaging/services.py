@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
-from chatsite.names import name_key
+from chatsite.core.names import name_key
 from messaging import protocol
 from messaging.fanout import Broadcast
 from messaging.models import ChatSession, Dialect, Message, Room, room_key
@@ -265,7 +265,7 @@ def prune_expired(now=None):
     return pruned
 
 
-# --- names: one speaker per name, in either dialect (chatsite/names.py) --------------
+# --- names: one speaker per name, in either dialect (chatsite/core/names.py) --------------
 
 
 def _free_stale(key, now):

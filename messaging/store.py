@@ -18,7 +18,7 @@ import functools
 from django.conf import settings
 from django.db import connections
 
-from chatsite.sql import driver_cursor, statement
+from chatsite.core.sql import driver_cursor, statement
 from messaging.models import Message, Room
 
 

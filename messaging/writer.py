@@ -13,8 +13,8 @@ import logging
 
 from django.conf import settings
 
-from chatsite.db_thread import DatabaseThread
-from chatsite.metrics import CHAT_MESSAGES
+from chatsite.core.db_thread import DatabaseThread
+from chatsite.core.metrics import CHAT_MESSAGES
 from messaging import services
 from messaging.broker import get_broker, per_loop
 

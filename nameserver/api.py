@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from chatsite.api import PublicAPIView
-from chatsite.schema import ERROR
+from chatsite.core.api import PublicAPIView
+from chatsite.core.schema import ERROR
 from nameserver import services
 from nameserver.models import Client, Node
 from nameserver.parsers import BodyIsJSON, GoJSONParser
@@ -19,7 +19,7 @@ INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="The body is malforme
 
 
 def json_response(document):
-    # A newline at the end, as every JSON answer here has (chatsite.renderers.JSONRenderer).
+    # A newline at the end, as every JSON answer here has (chatsite.core.renderers.JSONRenderer).
     return HttpResponse(document + b"\n", content_type="application/json")
 
 

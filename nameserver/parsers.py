@@ -7,9 +7,9 @@ to fields ignoring case (`Ip`, `PORT`, `Name`). These endpoints do the same.
 
 from rest_framework.exceptions import ParseError
 
-from chatsite import client_json
-from chatsite.api import JSONOnly
-from chatsite.parsers import ClientJSONParser
+from chatsite.core import client_json
+from chatsite.core.api import JSONOnly
+from chatsite.core.parsers import ClientJSONParser
 
 
 class GoJSONParser(ClientJSONParser):

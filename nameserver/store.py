@@ -2,7 +2,7 @@
 
 Every live client heartbeats once a second, and each heartbeat answers the whole live
 map, so these run on nearly every request. Through the ORM, compiling the two queries
-cost more than the request's other work together (see chatsite/sql.py).
+cost more than the request's other work together (see chatsite/core/sql.py).
 
 On SQLite each connection also keeps the map it last read, and reads it again only when
 the database says it may have changed: `PRAGMA data_version` moves when another
@@ -10,7 +10,7 @@ connection commits, `total_changes` when this one writes. A heartbeat applies it
 row to the kept map. On the 2-core VM this took reading 100 clients from 48 µs to 12.
 
 Other connections' commits are looked for once per Django request cycle, which the WSGI
-bridge makes one per batch (chatsite/handlers.py): every request of a batch had arrived
+bridge makes one per batch (chatsite/server/handlers.py): every request of a batch had arrived
 before its cycle began, so a map checked since then is as fresh as each of them needs.
 Outside a request cycle every read looks.
 """
@@ -20,7 +20,7 @@ import threading
 
 from django.db import connections
 
-from chatsite.sql import driver_cursor, statement
+from chatsite.core.sql import driver_cursor, statement
 
 # On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush.
 # Waiting cost ~1.5 ms a heartbeat, and one batch of requests runs at a time, so it capped

@@ -79,7 +79,7 @@ MUTANTS = (
     ),
     Mutant(
         "slow-client-no-disconnect",
-        "chatsite/websocket_protocol.py",
+        "chatsite/server/websocket_protocol.py",
         '        self.queue.put_nowait({"type": "websocket.disconnect", "code": POLICY_VIOLATION})\n',
         "",
         (f"{SEND_BUFFER}::test_the_application_hears_of_a_slow_clients_close_at_once_with_1008",),
@@ -87,7 +87,7 @@ MUTANTS = (
     ),
     Mutant(
         "send-buffer-setting-ignored",
-        "chatsite/websocket_protocol.py",
+        "chatsite/server/websocket_protocol.py",
         "transport.set_write_buffer_limits(high=settings.WS_MAX_SEND_BUFFER_BYTES)",
         "transport.set_write_buffer_limits()",
         (f"{SEND_BUFFER}::test_a_client_is_closed_once_more_than_the_send_buffer_setting_waits",),
@@ -95,7 +95,7 @@ MUTANTS = (
     ),
     Mutant(
         "metrics-unparseable-address-allowed",
-        "chatsite/networks.py",
+        "chatsite/core/networks.py",
         "    return ip is not None and any(ip in network for network in networks)",
         "    return ip is None or any(ip in network for network in networks)",
         (f"{METRICS_ACCESS}::test_a_client_address_that_is_not_an_ip_is_refused",),
@@ -103,7 +103,7 @@ MUTANTS = (
     ),
     Mutant(
         "metrics-ipv4-mapped-not-normalised",
-        "chatsite/networks.py",
+        "chatsite/core/networks.py",
         '    return getattr(ip, "ipv4_mapped", None) or ip',
         "    return ip",
         (f"{METRICS_ACCESS}::test_an_ipv4_mapped_address_is_allowed_as_the_ipv4_address_it_maps",),

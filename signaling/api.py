@@ -8,8 +8,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatsite.api import FromOurPages, PublicAPIView
-from chatsite.origin import foreign_page
+from chatsite.core.api import FromOurPages, PublicAPIView
+from chatsite.core.origin import foreign_page
 from signaling import identity, services
 from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientError, clean_username
 

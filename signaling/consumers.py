@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
 
-from chatsite import metrics
-from chatsite.consumers import ProjectConsumer
-from chatsite.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
+from chatsite.core import metrics
+from chatsite.core.consumers import ProjectConsumer
+from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
 from signaling.protocol import (
     ClientError,

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from chatsite.names import MAX_KEY_LENGTH, name_key
+from chatsite.core.names import MAX_KEY_LENGTH, name_key
 from signaling.protocol import ClientError, clean_username
 
 
@@ -23,7 +23,7 @@ def validate_username(value):
 
 
 def username_key(username):
-    """The identity of a username (chatsite/names.py), computed in Python for every engine."""
+    """The identity of a username (chatsite/core/names.py), computed in Python for every engine."""
     return name_key(username)
 
 

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chatsite import client_json
-from chatsite.names import name_problem
+from chatsite.core import client_json
+from chatsite.core.names import name_problem
 
 USERNAME_MAX_LENGTH = 50
 # \w is Unicode-aware: letters and digits of any script, and "_".

@@ -43,7 +43,7 @@ def chromium(*extra_args):
 @contextmanager
 def sql_statements():
     """Every SQL statement SQLite runs meanwhile, the hot paths' driver-level SQL included
-    (chatsite/sql.py bypasses Django's cursor, so django_assert_num_queries misses it)."""
+    (chatsite/core/sql.py bypasses Django's cursor, so django_assert_num_queries misses it)."""
     from django.db import connection
 
     connection.ensure_connection()

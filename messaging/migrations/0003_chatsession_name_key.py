@@ -1,4 +1,4 @@
-"""One speaker per name across both dialects: sessions get the key they are told apart by (chatsite/names.py)."""
+"""One speaker per name across both dialects: sessions get the key they are told apart by (chatsite/core/names.py)."""
 
 from django.db import migrations, models
 

@@ -3,7 +3,7 @@
 from django.db import migrations
 from django.utils import timezone
 
-from chatsite.names import name_key
+from chatsite.core.names import name_key
 
 
 def fill_keys(apps, schema_editor):

@@ -1,4 +1,4 @@
-"""Usernames are told apart by `name_key` (NFKC, case folded) instead of lower-casing (chatsite/names.py)."""
+"""Usernames are told apart by `name_key` (NFKC, case folded) instead of lower-casing (chatsite/core/names.py)."""
 
 from django.db import migrations, models
 

@@ -4,7 +4,7 @@ usernames), so nothing is deleted, and its name now reaches the first one."""
 
 from django.db import migrations
 
-from chatsite.names import name_key
+from chatsite.core.names import name_key
 
 
 def rekey(apps, schema_editor):

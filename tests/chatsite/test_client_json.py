@@ -1,4 +1,4 @@
-"""JSON from clients (chatsite/client_json.py): RFC 8259 only, nesting bounded, one exception for every fault."""
+"""JSON from clients (chatsite/core/client_json.py): RFC 8259 only, nesting bounded, one exception for every fault."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatsite import client_json
+from chatsite.core import client_json
 
 
 def nested(depth):

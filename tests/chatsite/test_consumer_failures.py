@@ -1,4 +1,4 @@
-"""Whatever a consumer raises, its socket is closed with 1011 and what it held is released (chatsite/consumers.py).
+"""Whatever a consumer raises, its socket is closed with 1011 and what it held is released (chatsite/core/consumers.py).
 
 Channels calls `disconnect()` only for a `websocket.disconnect`. A consumer that raised
 (an uncaught RecursionError in a decoder did) ended without it: a nane socket stayed in
@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chatsite.asgi import application
-from chatsite.websocket_protocol import WebSocketProtocol
+from chatsite.server.websocket_protocol import WebSocketProtocol
 from messaging import protocol
 from messaging.broker import get_broker
 from messaging.models import ChatSession

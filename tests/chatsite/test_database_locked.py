@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 from websockets.asyncio.client import connect
 
-from chatsite.database_unavailable import DatabaseUnavailableMiddleware
+from chatsite.core.database_unavailable import DatabaseUnavailableMiddleware
 from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
 
 UNAVAILABLE = {"error": "database unavailable, try again"}

@@ -8,8 +8,8 @@ from django.core import signals
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from chatsite.handlers import APIHandler, DjangoHandlers, is_public_api
-from chatsite.wsgi_bridge import WSGIBridge
+from chatsite.server.handlers import APIHandler, DjangoHandlers, is_public_api
+from chatsite.server.wsgi_bridge import WSGIBridge
 from tests.support import http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)

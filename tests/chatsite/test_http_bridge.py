@@ -1,4 +1,4 @@
-"""HTTP reaches Django through chatsite.wsgi_bridge: handed over in batches, each request intact."""
+"""HTTP reaches Django through chatsite.server.wsgi_bridge: handed over in batches, each request intact."""
 
 import asyncio
 import contextlib
@@ -10,7 +10,7 @@ from channels.testing import HttpCommunicator
 from django.test import override_settings
 
 from chatsite.asgi import application
-from chatsite.wsgi_bridge import WSGIBridge
+from chatsite.server.wsgi_bridge import WSGIBridge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

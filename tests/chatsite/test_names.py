@@ -1,8 +1,8 @@
-"""One identity key for names, and the names nobody may take (chatsite/names.py)."""
+"""One identity key for names, and the names nobody may take (chatsite/core/names.py)."""
 
 import pytest
 
-from chatsite.names import MAX_KEY_LENGTH, name_key, name_problem
+from chatsite.core.names import MAX_KEY_LENGTH, name_key, name_problem
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The bounded send buffer of `chatsite.websocket_protocol`, on a real uvicorn server in this process.
+"""The bounded send buffer of `chatsite.server.websocket_protocol`, on a real uvicorn server in this process.
 
 A client that reads nothing is closed once more than WS_MAX_SEND_BUFFER_BYTES wait in the
 process, not before; the application is told at once, with 1008.
@@ -13,7 +13,7 @@ import socket
 import pytest
 import uvicorn
 
-from chatsite.websocket_protocol import FRAMES_EXTENSION, POLICY_VIOLATION, WebSocketProtocol, encode_text_frames
+from chatsite.server.websocket_protocol import FRAMES_EXTENSION, POLICY_VIOLATION, WebSocketProtocol, encode_text_frames
 from tests.support import free_port
 
 FRAME = encode_text_frames(["x" * 16_000])

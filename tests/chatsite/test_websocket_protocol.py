@@ -5,9 +5,9 @@ import asyncio
 import uvicorn
 from uvicorn.server import ServerState
 
-from chatsite.websocket_protocol import WebSocketProtocol
+from chatsite.server.websocket_protocol import WebSocketProtocol
 
-# What chatsite/websocket_protocol.py reads or writes of uvicorn's protocol: a newer uvicorn
+# What chatsite/server/websocket_protocol.py reads or writes of uvicorn's protocol: a newer uvicorn
 # that renames one fails here, not in production (and manage.py uvicorn checks the version).
 UVICORN_STATE = ("queue", "close_sent", "conn", "close_timer", "close_timeout", "transport", "handshake_complete")
 UVICORN_PING_STATE = ("loop", "ping_interval", "last_ping_rtt")

@@ -3,7 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from chatsite.limits import TokenBucket
+from chatsite.core.limits import TokenBucket
 from messaging.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)

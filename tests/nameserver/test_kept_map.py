@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 
-from chatsite.handlers import DjangoHandlers
-from chatsite.sql import driver_cursor
-from chatsite.wsgi_bridge import WSGIBridge
+from chatsite.core.sql import driver_cursor
+from chatsite.server.handlers import DjangoHandlers
+from chatsite.server.wsgi_bridge import WSGIBridge
 from nameserver import services, store
 from nameserver.models import Client
 from tests.support import http_scope, sql_statements

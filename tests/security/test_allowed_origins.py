@@ -1,6 +1,6 @@
 """WS_ALLOWED_ORIGINS: which browser origins may open a WebSocket (docs/protocols/websockets.md).
 
-The rule itself is pure (chatsite/origin.py); the end-to-end test runs a server configured
+The rule itself is pure (chatsite/core/origin.py); the end-to-end test runs a server configured
 for the ics repository's `scripts/test-connection`, which sends `Origin: http://example.com:80`.
 """
 
@@ -9,8 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from chatsite.core.origin import BrowserOriginValidator, origin_allowed
 from chatsite.env import env_origins
-from chatsite.origin import BrowserOriginValidator, origin_allowed
 from tests.conftest import start_server
 
 DEFAULT_HOSTS = ["localhost", "127.0.0.1", "[::1]"]

@@ -343,7 +343,7 @@ def token_outcome(frame, chat, me, taken):
         return {"from": me.nick, "body": body}
     if kind == "setnick":
         nick = args["nickname"]
-        # Names are one whatever their letter case (chatsite/names.py; nicknames are ASCII).
+        # Names are one whatever their letter case (chatsite/core/names.py; nicknames are ASCII).
         if not (NICKNAME.fullmatch(nick) and len(nick) <= NICK_LIMIT and nick.lower() != "system") or (
             nick.lower() in taken
         ):

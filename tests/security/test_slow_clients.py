@@ -179,7 +179,7 @@ def test_a_refused_connection_is_told_503_without_sending_anything(capped_server
 def test_another_uvicorn_stops_start_up_with_what_to_do(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    from chatsite import http_protocol
+    from chatsite.server import http_protocol
 
     monkeypatch.setattr(http_protocol.uvicorn, "__version__", "0.99.0")
     with pytest.raises(ImproperlyConfigured, match=re.escape("uvicorn 0.99.0 is installed. Install uvicorn==0.54.0")):
@@ -187,7 +187,7 @@ def test_another_uvicorn_stops_start_up_with_what_to_do(monkeypatch):
 
 
 def test_the_connection_cap_stays_within_the_open_file_limit(monkeypatch):
-    from chatsite import http_protocol
+    from chatsite.server import http_protocol
 
     limits = {"soft": 1024, "hard": 4096}
     monkeypatch.setattr(http_protocol.resource, "getrlimit", lambda _: (limits["soft"], limits["hard"]))

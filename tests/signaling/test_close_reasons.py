@@ -1,8 +1,8 @@
 """Close reasons on `/v1/connect` over real sockets: the cause frame, then the cause as the close reason.
 
 A browser sees the reason as `CloseEvent.reason`, which the original web app reads. Both
-servers are tested: `make run`'s (uvicorn with chatsite/websocket_protocol.py) and
-`manage.py runserver` (daphne, whose close reasons chatsite/daphne_fixes.py passes on).
+servers are tested: `make run`'s (uvicorn with chatsite/server/websocket_protocol.py) and
+`manage.py runserver` (daphne, whose close reasons chatsite/server/daphne_fixes.py passes on).
 """
 
 import asyncio

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatsite.limits import TokenBucket, frame_too_big
+from chatsite.core.limits import TokenBucket, frame_too_big
 from signaling.protocol import (
     SERVER_TYPES,
     ClientError,

@@ -13,10 +13,10 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from chatsite import logs
-from chatsite.http_protocol import RESERVED_FILES, HTTPProtocol, check_uvicorn_version, connection_cap
-from chatsite.web_workers import WebWorkers
-from chatsite.websocket_protocol import WebSocketProtocol
+from chatsite.server import logs
+from chatsite.server.http_protocol import RESERVED_FILES, HTTPProtocol, check_uvicorn_version, connection_cap
+from chatsite.server.web_workers import WebWorkers
+from chatsite.server.websocket_protocol import WebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Serve the whole ASGI application with uvicorn on uvloop and httptools, and the project's "
-        "WebSocket protocol (chatsite/websocket_protocol.py): the web process of `make run`. "
+        "WebSocket protocol (chatsite/server/websocket_protocol.py): the web process of `make run`. "
         "`runserver` (daphne, autoreload) is for development. WEB_WORKERS=N (with REDIS_URL) "
         "runs N worker processes on the one port."
     )
@@ -134,7 +134,7 @@ class OncePerSecondServer(uvicorn.Server):
         self.wake = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         while not await self.on_tick(0):  # counter 0: the Date header is refreshed every time
-            # On the whole second, with the keepalive pings (chatsite/websocket_protocol.py).
+            # On the whole second, with the keepalive pings (chatsite/server/websocket_protocol.py).
             now = self.loop.time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), math.ceil(now + 0.001) - now)

@@ -7,8 +7,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from chatsite import metrics
-from chatsite.metrics import WEBSOCKET_CONNECTIONS
+from chatsite.core import metrics
+from chatsite.core.metrics import WEBSOCKET_CONNECTIONS
 
 log = logging.getLogger(__name__)
 

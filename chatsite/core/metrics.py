@@ -46,7 +46,7 @@ WEBSOCKET_CLOSED = Counter("chatsite_websocket_closed", "WebSockets the server c
 WEBSOCKET_FRAMES_REFUSED = Counter(
     "chatsite_websocket_frames_refused", "Client frames refused without closing the socket, by reason.", ["reason"]
 )
-# Connections refused or cut before a request reached the application (chatsite/http_protocol.py).
+# Connections refused or cut before a request reached the application (chatsite/server/http_protocol.py).
 HTTP_CONNECTIONS_REFUSED = Counter(
     "chatsite_http_connections_refused",
     "HTTP connections refused or cut before the application had an answer, by reason.",
@@ -57,7 +57,7 @@ SIGNALING_FRAMES_FORWARDED = Counter(
 )
 
 TOO_BIG, SLOW_CLIENT, KICKED = "too_big", "slow_client", "kicked"
-INTERNAL_ERROR = "internal_error"  # a consumer raised: closed with 1011 (chatsite/consumers.py)
+INTERNAL_ERROR = "internal_error"  # a consumer raised: closed with 1011 (chatsite/core/consumers.py)
 RATE = "rate"
 for _reason in (TOO_BIG, SLOW_CLIENT, KICKED, INTERNAL_ERROR):
     WEBSOCKET_CLOSED.labels(_reason)  # listed at 0 from the start, so a dashboard's rate() has a series

@@ -4,11 +4,11 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from chatsite import client_json
+from chatsite.core import client_json
 
 
 class ClientJSONParser(JSONParser):
-    """DRF's JSON parser, reading as every other path does (chatsite/client_json.py).
+    """DRF's JSON parser, reading as every other path does (chatsite/core/client_json.py).
 
     DRF's own lets RecursionError through (HTTP 500 for 3 KB of `[`) and takes `1e400` as infinity.
     """

@@ -10,7 +10,7 @@ error, a bad query) are faults of the code and stay 500s.
 
 Two doors lead here: DRF's exception handler for the API views (`REST_FRAMEWORK`), and a
 middleware for the other views (`MIDDLEWARE`); the public endpoints' handler has no
-middleware with view hooks (chatsite/handlers.py), and all of them are DRF views.
+middleware with view hooks (chatsite/server/handlers.py), and all of them are DRF views.
 """
 
 import logging

@@ -55,7 +55,7 @@ def apply():
     ):
         if not package.__version__.startswith(written_for):
             raise ImproperlyConfigured(
-                f"chatsite/daphne_fixes.py was written for {package.__name__} {written_for}x, not "
+                f"chatsite/server/daphne_fixes.py was written for {package.__name__} {written_for}x, not "
                 f"{package.__version__}: check whether the new version still needs each fix, then update "
                 f"{setting} (or pin {package.__name__}). Only runserver and daphne load these fixes."
             )

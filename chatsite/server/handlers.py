@@ -1,7 +1,7 @@
 """Which Django handler serves a request: the public JSON API skips the page middleware.
 
 Sessions, CSRF tokens, logins, flash messages and frame options serve the admin and the
-pages. The public JSON endpoints (`chatsite.api.PublicAPIView`) use none of them, yet on
+pages. The public JSON endpoints (`chatsite.core.api.PublicAPIView`) use none of them, yet on
 the 2-core VM those five middleware cost 40 µs of every request, more than the name
 server's queries. Requests to a public endpoint go through a handler with
 `API_MIDDLEWARE` only; every other request through Django's handler and `MIDDLEWARE`.
@@ -25,7 +25,7 @@ from django.urls import Resolver404, resolve, set_script_prefix, set_urlconf
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
-from chatsite.api import PublicAPIView
+from chatsite.core.api import PublicAPIView
 
 VIEW_HOOKS = ("process_view", "process_template_response", "process_exception")
 

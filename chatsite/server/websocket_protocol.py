@@ -22,7 +22,7 @@
 
 It reads and writes uvicorn's protocol state (`conn`, `queue`, `close_sent`,
 `close_timer`, `transport`, the ping fields): `manage.py uvicorn` refuses any uvicorn but
-the one it was checked against (`chatsite.http_protocol.check_uvicorn_version`), and
+the one it was checked against (`chatsite.server.http_protocol.check_uvicorn_version`), and
 tests/chatsite/test_websocket_protocol.py names each attribute, so an upgrade shows what moved.
 """
 
@@ -33,7 +33,7 @@ from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
-from chatsite import metrics
+from chatsite.core import metrics
 
 log = logging.getLogger(__name__)
 

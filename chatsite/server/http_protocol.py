@@ -36,7 +36,13 @@ import uvicorn
 from django.core.exceptions import ImproperlyConfigured
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from chatsite.metrics import BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE, TOO_MANY_CONNECTIONS, http_connection_refused
+from chatsite.core.metrics import (
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    HEAD_TOO_LARGE,
+    TOO_MANY_CONNECTIONS,
+    http_connection_refused,
+)
 
 WRITTEN_FOR_UVICORN = "0.54.0"
 # Files a web process needs besides its connections: the database, Redis, logs, the listening socket.
@@ -47,9 +53,9 @@ def check_uvicorn_version():
     """Refuse to serve on a uvicorn whose internals these subclasses were not checked against."""
     if uvicorn.__version__ != WRITTEN_FOR_UVICORN:
         raise ImproperlyConfigured(
-            f"chatsite/http_protocol.py, chatsite/websocket_protocol.py and manage.py uvicorn's server were "
-            f"written for uvicorn {WRITTEN_FOR_UVICORN} (they subclass its protocols and its Server), but uvicorn "
-            f"{uvicorn.__version__} is installed. Install uvicorn=="
+            f"chatsite/server/http_protocol.py, chatsite/server/websocket_protocol.py and manage.py uvicorn's "
+            f"server were written for uvicorn {WRITTEN_FOR_UVICORN} (they subclass its protocols and its Server), "
+            f"but uvicorn {uvicorn.__version__} is installed. Install uvicorn=="
             f"{WRITTEN_FOR_UVICORN} (requirements.txt), or check the module against the new version and update "
             "WRITTEN_FOR_UVICORN."
         )

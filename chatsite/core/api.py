@@ -7,8 +7,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from chatsite.origin import foreign_page
-from chatsite.renderers import JSONRenderer
+from chatsite.core.origin import foreign_page
+from chatsite.core.renderers import JSONRenderer
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -23,7 +23,7 @@ class JSONOnly(DefaultContentNegotiation):
 
 
 class FromOurPages(BasePermission):
-    """Refuse a request that a page of another site made a browser send (chatsite/origin.py)."""
+    """Refuse a request that a page of another site made a browser send (chatsite/core/origin.py)."""
 
     def has_permission(self, request, view):
         # Raised rather than returned: for an anonymous caller DRF would replace the reason

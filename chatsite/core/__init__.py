@@ -1,0 +1,1 @@
+"""Building blocks every app shares; imports no app and nothing of the server (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""How the web process is served: uvicorn and daphne subclasses and fixes, the WSGI bridge; apps never import it."""
