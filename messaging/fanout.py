@@ -2,9 +2,9 @@
 
 A `Broadcast` is what one write of the chat has to say: the frames for every nane
 session, and the frames for the token-dialect sessions of given rooms. Each frame is
-encoded once per broadcast, whatever the number of receivers; on the default server
-(`chatsite.server.websocket_protocol`) the WebSocket framing is done once too, and several
-frames of one broadcast reach a socket in one write.
+encoded once per broadcast, whatever the number of receivers; where the server offers
+the frames extension (`chatsite.core.websocket_frames`) the WebSocket framing is done
+once too, and several frames of one broadcast reach a socket in one write.
 """
 
 import asyncio
@@ -13,7 +13,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from chatsite.core.metrics import CHAT_DELIVERIES
-from chatsite.server.websocket_protocol import FRAMES_EXTENSION, encode_text_frames
+from chatsite.core.websocket_frames import FRAMES_EXTENSION, encode_text_frames
 
 log = logging.getLogger(__name__)
 

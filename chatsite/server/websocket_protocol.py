@@ -4,7 +4,7 @@
    same bytes for every receiver, yet an ASGI `websocket.send` costs, per receiver, a
    message dict, a coroutine and a frame encoded again. The extension hands the
    application this connection as a *sink*: frames it encoded once
-   (`encode_text_frames`) go straight to `sink.transport`, while the transport is not
+   (`chatsite.core.websocket_frames.encode_text_frames`) go straight to `sink.transport`, while the transport is not
    closing, and never after the application has sent its own close. Where the extension
    is absent (daphne under runserver, Channels' test communicator) applications use
    `websocket.send` as usual.
@@ -31,20 +31,14 @@ import math
 
 from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.frames import Frame, Opcode
 
 from chatsite.core import metrics
+from chatsite.core.websocket_frames import FRAMES_EXTENSION, encode_text_frames
 
 log = logging.getLogger(__name__)
 
-FRAMES_EXTENSION = "chatsite.websocket.frames"
 POLICY_VIOLATION = 1008
 SLOW_CLIENT_REASON = "slow client: send buffer full"
-
-
-def encode_text_frames(texts):
-    """Server-to-client text frames (unmasked), back to back, as one bytes object."""
-    return b"".join(Frame(Opcode.TEXT, text.encode()).serialize(mask=False) for text in texts)
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):

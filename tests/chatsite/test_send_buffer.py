@@ -13,7 +13,8 @@ import socket
 import pytest
 import uvicorn
 
-from chatsite.server.websocket_protocol import FRAMES_EXTENSION, POLICY_VIOLATION, WebSocketProtocol, encode_text_frames
+from chatsite.core.websocket_frames import FRAMES_EXTENSION, encode_text_frames
+from chatsite.server.websocket_protocol import POLICY_VIOLATION, WebSocketProtocol
 from tests.support import free_port
 
 FRAME = encode_text_frames(["x" * 16_000])

@@ -4,7 +4,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
-from chatsite.server.websocket_protocol import encode_text_frames
+from chatsite.core.websocket_frames import encode_text_frames
 from messaging.fanout import AsgiConnection, Broadcast, LocalFanout, WireConnection
 from tests.messaging.conftest import assert_nothing_came_before_a_marker
 
