@@ -4,6 +4,7 @@ Counters and per-process gauges are module globals, bumped where the event happe
 the database knows (live name-server clients, active signaling users) is read when
 scraped instead, so nothing on a hot path keeps it, and every worker and node reports the
 same figure: it is the deployment's, not the process's (do not sum it across nodes).
+Each app registers those gauges of its own (`database_gauge`); this module imports no app.
 
 Several workers (`WEB_WORKERS`): prometheus-client's multiprocess mode, which
 `PROMETHEUS_MULTIPROC_DIR` switches on before this module is first imported. `manage.py
@@ -76,31 +77,44 @@ def http_connection_refused(reason):
     HTTP_CONNECTIONS_REFUSED.labels(reason).inc()
 
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir():
+    """The directory of multiprocess mode, or None: the one place the project reads the variable.
+
+    prometheus-client reads it too, when a metric is made: it must be set before this
+    module is first imported (`chatsite.server.web_workers` sets it for its workers).
+    """
+    return os.environ.get(MULTIPROCESS_DIR) or None
+
+
+def database_gauge(name, documentation, read):
+    """Report `read()` as gauge `name` on every scrape: a figure of the deployment that its database knows.
+
+    Each app registers its own from its `AppConfig.ready`; registering a name again replaces it.
+    """
+    _database_gauges[name] = (documentation, read)
+
+
+_database_gauges = {}  # name -> (documentation, read)
+
+
 class DatabaseFigures:
-    """Gauges read from the database when scraped."""
+    """The registered database gauges, read when scraped: all of them, or none if the database fails."""
 
     def describe(self):
         return []
 
     def collect(self):
-        # Imported here: the apps' models are not loaded yet when consumers import this module.
-        from nameserver.services import live_client_count
-        from signaling.services import active_user_count
-
         try:
-            live_clients, active_users = live_client_count(), active_user_count()
+            values = [(name, documentation, read()) for name, (documentation, read) in _database_gauges.items()]
         except DatabaseError:
             # The process's own figures are still worth a scrape; /readyz says what is wrong.
             log.warning("metrics: the database does not answer; its gauges are left out", exc_info=True)
             return
-        yield GaugeMetricFamily(
-            "chatsite_nameserver_live_clients", "Live name-server clients (the whole deployment).", live_clients
-        )
-        yield GaugeMetricFamily(
-            "chatsite_signaling_active_users",
-            "Users holding a live /v1/connect socket (the whole deployment).",
-            active_users,
-        )
+        for name, documentation, value in values:
+            yield GaugeMetricFamily(name, documentation, value)
 
 
 _database_registry = CollectorRegistry(auto_describe=False)
@@ -109,7 +123,7 @@ _database_registry.register(DatabaseFigures())
 
 def process_registry():
     """This process's figures, or with several workers every worker's, summed."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
         return registry

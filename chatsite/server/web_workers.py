@@ -27,34 +27,36 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
-from nameserver.announce import start_node_announcer
+from chatsite.core.metrics import MULTIPROCESS_DIR, multiprocess_dir
 
 log = logging.getLogger(__name__)
 
 
 class WebWorkers:
-    def __init__(self, addrport, count, manage_py):
-        self.addrport, self.count, self.manage_py = addrport, count, manage_py
+    """`announce`: called once the workers are started, to announce the node (the shell passes the name server's)."""
+
+    def __init__(self, addrport, count, manage_py, announce):
+        self.addrport, self.count, self.manage_py, self.announce = addrport, count, manage_py, announce
         self.workers = []
         self.stopping = False
         self.metrics_dir = None
 
     def run(self):
         """Serve until SIGTERM or SIGINT (exit status 0), or until a worker exits (its status)."""
-        given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        given = multiprocess_dir()
         self.metrics_dir = metrics_dir = Path(given or tempfile.mkdtemp(prefix="chatsite-metrics-"))
         if given:
             metrics_dir.mkdir(parents=True, exist_ok=True)
             for stale in metrics_dir.glob("*.db"):  # an earlier run's figures would be summed in
                 stale.unlink()
-        env = {**os.environ, "WEB_WORKERS": "1", "NODE_ANNOUNCE": "0", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env = {**os.environ, "WEB_WORKERS": "1", "NODE_ANNOUNCE": "0", MULTIPROCESS_DIR: str(metrics_dir)}
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self.stop)
         try:
             command = [sys.executable, str(self.manage_py), "uvicorn", self.addrport, "--reuse-port"]
             self.workers = [subprocess.Popen(command, env=env) for _ in range(self.count)]
             log.info("Started %d web workers on %s: %s", self.count, self.addrport, [w.pid for w in self.workers])
-            start_node_announcer()
+            self.announce()
             return self.wait()
         finally:
             if not given:

@@ -17,6 +17,7 @@ from chatsite.server import logs
 from chatsite.server.http_protocol import RESERVED_FILES, HTTPProtocol, check_uvicorn_version, connection_cap
 from chatsite.server.web_workers import WebWorkers
 from chatsite.server.websocket_protocol import WebSocketProtocol
+from nameserver.announce import start_node_announcer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class Command(BaseCommand):
                     "hold a chat and a signaling registry of its own, and its clients would not hear the others'. "
                     "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0), or WEB_WORKERS=1."
                 )
-            sys.exit(WebWorkers(addrport, settings.WEB_WORKERS, settings.BASE_DIR / "manage.py").run())
+            workers = WebWorkers(addrport, settings.WEB_WORKERS, settings.BASE_DIR / "manage.py", start_node_announcer)
+            sys.exit(workers.run())
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
         # handler it found: let that end the process with 0, as the other commands do.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

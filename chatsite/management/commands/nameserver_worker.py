@@ -1,3 +1,6 @@
+"""The pruning worker. In the project shell because it prunes every app's rows (chatsite/pruning.py);
+the name is the one it had when it pruned the name server's alone, kept for existing process files."""
+
 import signal
 import threading
 
