@@ -247,6 +247,9 @@ WS_RATE_BURST = env_int("WS_RATE_BURST", 200)
 # Bytes waiting to be sent to one socket in this process (beyond the kernel's socket
 # buffer) before the server closes it as a slow client, 1008 (chatsite/server/websocket_protocol.py).
 WS_MAX_SEND_BUFFER_BYTES = env_int("WS_MAX_SEND_BUFFER_BYTES", 1024 * 1024)
+# Seconds between keepalive pings of a socket, sent on the whole second together with every
+# other socket's due then (chatsite/server/websocket_protocol.py); 0 sends none. uvicorn's default.
+WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 20.0)
 # Open sockets per client address in one process; 0 means no limit. Above the chat benchmark's
 # 1000 clients from 127.0.0.1, yet it stops one address from exhausting the server's sockets.
 WS_MAX_CONNECTIONS_PER_ADDRESS = env_int("WS_MAX_CONNECTIONS_PER_ADDRESS", 2000)

@@ -24,7 +24,7 @@ descriptor of the process, and `/healthz` failed until they went.
 
 It overrides uvicorn's parser callbacks and reads a few of its attributes (`connections`,
 `cycle`, `flow`, `headers`, `url`, `server_state`; none private), so it is checked
-against the uvicorn it was written for at start-up (`check_uvicorn_version`).
+against the uvicorn it was written for at start-up (chatsite/server/versions.py).
 """
 
 import contextlib
@@ -32,8 +32,6 @@ import math
 import resource
 import weakref
 
-import uvicorn
-from django.core.exceptions import ImproperlyConfigured
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from chatsite.core.metrics import (
@@ -44,21 +42,8 @@ from chatsite.core.metrics import (
     http_connection_refused,
 )
 
-WRITTEN_FOR_UVICORN = "0.54.0"
 # Files a web process needs besides its connections: the database, Redis, logs, the listening socket.
 RESERVED_FILES = 100
-
-
-def check_uvicorn_version():
-    """Refuse to serve on a uvicorn whose internals these subclasses were not checked against."""
-    if uvicorn.__version__ != WRITTEN_FOR_UVICORN:
-        raise ImproperlyConfigured(
-            f"chatsite/server/http_protocol.py, chatsite/server/websocket_protocol.py and manage.py uvicorn's "
-            f"server were written for uvicorn {WRITTEN_FOR_UVICORN} (they subclass its protocols and its Server), "
-            f"but uvicorn {uvicorn.__version__} is installed. Install uvicorn=="
-            f"{WRITTEN_FOR_UVICORN} (requirements.txt), or check the module against the new version and update "
-            "WRITTEN_FOR_UVICORN."
-        )
 
 
 def connection_cap(wanted):

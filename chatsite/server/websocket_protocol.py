@@ -18,12 +18,13 @@
    its own last ping, so 1,000 connections wake the process 50 times a second at 20 s,
    and on this kind of VM a wake-up from idle costs a good fraction of a millisecond.
    Pings due within the same whole second of the loop's clock go out together, in the
-   same wake-up as the server's once-a-second tick (`manage.py uvicorn`).
+   same wake-up as the server's once-a-second tick (chatsite/server/uvicorn_server.py).
 
 It reads and writes uvicorn's protocol state (`conn`, `queue`, `close_sent`,
 `close_timer`, `transport`, the ping fields): `manage.py uvicorn` refuses any uvicorn but
-the one it was checked against (`chatsite.server.http_protocol.check_uvicorn_version`), and
-tests/chatsite/test_websocket_protocol.py names each attribute, so an upgrade shows what moved.
+the one it was checked against (chatsite/server/versions.py), tests/chatsite/test_websocket_protocol.py
+names each attribute, so an upgrade shows what moved, and tests/chatsite/test_uvicorn_contract.py
+checks each of the three against a real `manage.py uvicorn`.
 """
 
 import logging

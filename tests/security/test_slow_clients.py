@@ -6,7 +6,6 @@ asserted is only that the server answers or closes within a generous bound.
 
 import asyncio
 import json
-import re
 import select
 import socket
 import time
@@ -174,16 +173,6 @@ def test_a_refused_connection_is_told_503_without_sending_anything(capped_server
     finally:
         for sock in held:
             sock.close()
-
-
-def test_another_uvicorn_stops_start_up_with_what_to_do(monkeypatch):
-    from django.core.exceptions import ImproperlyConfigured
-
-    from chatsite.server import http_protocol
-
-    monkeypatch.setattr(http_protocol.uvicorn, "__version__", "0.99.0")
-    with pytest.raises(ImproperlyConfigured, match=re.escape("uvicorn 0.99.0 is installed. Install uvicorn==0.54.0")):
-        http_protocol.check_uvicorn_version()
 
 
 def test_the_connection_cap_stays_within_the_open_file_limit(monkeypatch):
