@@ -9,25 +9,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from chatsite.core.limits import ConnectionsPerAddress  # noqa: E402
 from chatsite.core.origin import BrowserOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
-from chatsite.server.handlers import DjangoHandlers  # noqa: E402
-from chatsite.server.wsgi_bridge import WSGIBridge  # noqa: E402
+from chatsite.server.http_path import http_application  # noqa: E402
 from nameserver.announce import start_node_announcer  # noqa: E402
 
-handlers = DjangoHandlers()
 application = ProtocolTypeRouter(
     {
-        "http": WSGIBridge(
-            handlers,
-            threads=settings.HTTP_THREADS,
-            max_body_bytes=settings.HTTP_MAX_BODY_BYTES,
-            stall_after=settings.HTTP_BATCH_STALL,
-            batch=handlers.batch,
-        ),
+        "http": http_application(),  # the HTTP path's one boundary (chatsite/server/http_path.py)
         "websocket": BrowserOriginValidator(ConnectionsPerAddress(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,15 +1,25 @@
 """Which Django handler serves a request: the public JSON API skips the page middleware.
 
-Sessions, CSRF tokens, logins, flash messages and frame options serve the admin and the
-pages. The public JSON endpoints (`chatsite.core.api.PublicAPIView`) use none of them, yet on
-the 2-core VM those five middleware cost 40 µs of every request, more than the name
-server's queries. Requests to a public endpoint go through a handler with
-`API_MIDDLEWARE` only; every other request through Django's handler and `MIDDLEWARE`.
+The only module of the HTTP path (chatsite/server/http_path.py) that touches Django's
+handler internals. `APIHandler` overrides `WSGIHandler.__call__`, `BaseHandler.load_middleware`
+and `resolve_request`, and relies on `_get_response`, `convert_exception_to_response` and
+the middleware lists `BaseHandler` keeps: the web process refuses another Django
+(chatsite/server/versions.py), and tests/chatsite/test_django_internals.py fails when an
+upgrade changes one of them. Everything else is Django's own code.
 
-The public endpoints also share one request cycle per batch of the WSGI bridge: Django's
-`request_started` and `request_finished` (which reset the query logs, check every
-database connection's health and age, and close the caches) run once around the batch
-instead of around each request. On a heartbeat they took about a seventh of its time.
+Three levers, each a sizeable share of a public request (bench/README.md, "HTTP"):
+
+1. **A short middleware chain.** Sessions, CSRF tokens, logins, flash messages and frame
+   options serve the admin and the pages; the public JSON endpoints
+   (`chatsite.core.api.PublicAPIView`) use none of them. Requests to a public endpoint
+   go through a handler with `API_MIDDLEWARE` only; every other request through
+   Django's handler and `MIDDLEWARE`.
+2. **One request cycle per batch** of the WSGI bridge: Django's `request_started` and
+   `request_finished` (which reset the query logs, check every database connection's
+   health and age, and close the caches) run once around the batch of public requests
+   instead of around each.
+3. **URL matches kept**: the URLconf is fixed while a process runs, so each public
+   path is resolved once.
 """
 
 import contextlib
@@ -21,8 +31,7 @@ from django.core import signals
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler, get_path_info, get_script_name
-from django.urls import Resolver404, resolve, set_script_prefix, set_urlconf
-from django.utils.log import log_response
+from django.urls import Resolver404, resolve, set_script_prefix
 from django.utils.module_loading import import_string
 
 from chatsite.core.api import PublicAPIView
@@ -46,14 +55,6 @@ class APIHandler(WSGIHandler):
         request.close()
         return response if response.streaming else [response.content]
 
-    def get_response(self, request):
-        # BaseHandler.get_response, less adding the request to the response's closers.
-        set_urlconf(settings.ROOT_URLCONF)
-        response = self._middleware_chain(request)
-        if response.status_code >= 400:
-            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
-        return response
-
     def load_middleware(self, is_async=False):
         # BaseHandler.load_middleware reads settings.MIDDLEWARE; this builds its chain the
         # same way from the other list. Middleware with view hooks would need the hook
@@ -68,8 +69,9 @@ class APIHandler(WSGIHandler):
         self._middleware_chain = handler
 
     def resolve_request(self, request):
-        # Django resolves every request anew, building the match of each nested URLconf:
-        # 35 µs of the 180 that a trivial API request cost in all on the 2-core VM.
+        # Django resolves every request anew, building the match of each nested URLconf;
+        # the public paths are few and their matches never change. API_MIDDLEWARE sets
+        # no `request.urlconf`, which BaseHandler.resolve_request would honour.
         match = resolved(request.path_info)
         if match is None:
             raise Resolver404({"path": request.path_info})
