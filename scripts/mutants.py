@@ -43,6 +43,7 @@ METRICS_ACCESS = "tests/chatsite/test_metrics_access.py"
 SEND_BUFFER = "tests/chatsite/test_send_buffer.py"
 RECOVERY = "tests/messaging/test_recovery.py"
 LWW = "tests/contacts/test_last_writer_wins.py"
+UVICORN_CONTRACT = "tests/chatsite/test_uvicorn_contract.py"
 READYZ_LOST = (
     f"{HEALTH}::test_a_database_lost_after_start_up_makes_the_process_unready_until_it_is_back",
     # A real process and a real server lost; run on PostgreSQL (DATABASE_URL=postgres://...), skipped on SQLite.
@@ -92,6 +93,22 @@ MUTANTS = (
         "transport.set_write_buffer_limits()",
         (f"{SEND_BUFFER}::test_a_client_is_closed_once_more_than_the_send_buffer_setting_waits",),
         "WS_MAX_SEND_BUFFER_BYTES is ignored (the transport's own 64 KiB default applies)",
+    ),
+    Mutant(
+        "frames-extension-not-offered",
+        "chatsite/server/websocket_protocol.py",
+        '            self.scope["extensions"][FRAMES_EXTENSION] = {"sink": self}\n',
+        "            pass\n",
+        (f"{UVICORN_CONTRACT}::test_frames_written_to_the_sink_arrive_as_valid_frames",),
+        "the server no longer offers the frames extension: every broadcast falls back to websocket.send",
+    ),
+    Mutant(
+        "pings-not-in-step",
+        "chatsite/server/websocket_protocol.py",
+        "self.loop.call_at(math.ceil(self.loop.time() + delay), self.send_keepalive_ping)",
+        "self.loop.call_at(self.loop.time() + delay, self.send_keepalive_ping)",
+        (f"{UVICORN_CONTRACT}::test_pings_due_in_the_same_second_go_out_together_on_the_whole_second",),
+        "each socket is pinged on its own schedule again, waking the process once per socket",
     ),
     Mutant(
         "metrics-unparseable-address-allowed",
