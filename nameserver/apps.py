@@ -7,8 +7,15 @@ class NameserverConfig(AppConfig):
 
     def ready(self):
         from django.core import signals
+        from django.db.models.signals import post_save
 
-        from nameserver import store
+        from nameserver import cycles, notified_map
+        from nameserver.services import REGISTRIES
 
-        signals.request_started.connect(store.start_cycle)
-        signals.request_finished.connect(store.end_cycle)
+        signals.request_started.connect(cycles.start)
+        signals.request_finished.connect(notified_map.end_cycle)
+        signals.request_finished.connect(cycles.end)
+        # A registration in a batch shows in the lists after it in the same batch. (Nothing
+        # public deletes: the pruner runs in a process of its own.)
+        for registry in REGISTRIES:
+            post_save.connect(notified_map.written, sender=registry)
