@@ -129,6 +129,14 @@ class NotifiedMap:
 
     def synced(self, table):
         """The table's rows, with every commit before this request cycle applied."""
+        try:
+            return self.looked(table)
+        except psycopg.OperationalError:
+            # A connection lost while the process was idle (a restarted server): once more, on a new one.
+            self.open()
+            return self.looked(table)
+
+    def looked(self, table):
         if table["channel"] not in self.tables:
             self.read(table)
         elif self.synced_in is None or self.synced_in is not cycles.current():
@@ -137,7 +145,7 @@ class NotifiedMap:
         return self.tables[table["channel"]]
 
     def write_heartbeats(self):
-        unwritten, self.unwritten = self.unwritten, {}
+        unwritten, self.unwritten = self.unwritten, {}  # if the write fails they are lost, as in a crash
         for statement, writes in unwritten.items():
             columns = [list(column) for column in zip(*writes.values(), strict=True)]
             written = {key for (key,) in self.connection.execute(statement, columns, prepare=True)}
@@ -195,7 +203,6 @@ class NotifiedMap:
             self.connection.close()
         self.connection = None
         self.tables = {}
-        self.unwritten = {}
 
     def drain(self):
         """Read what PostgreSQL has sent while nobody asked, without a round trip."""
