@@ -2,31 +2,35 @@
 
 Every live client heartbeats once a second, and each heartbeat answers the whole live
 map, so these run on nearly every request. Through the ORM, compiling the two queries
-cost more than the request's other work together (see chatsite/core/sql.py).
+cost more than the request's other work together (chatsite/core/sql.py).
 
-On SQLite each connection also keeps the map it last read, and reads it again only when
-the database says it may have changed: `PRAGMA data_version` moves when another
-connection commits, `total_changes` when this one writes. A heartbeat applies its own
-row to the kept map. On the 2-core VM this took reading 100 clients from 48 µs to 12.
-
-Other connections' commits are looked for once per Django request cycle, which the WSGI
-bridge makes one per batch (chatsite/server/handlers.py): every request of a batch had arrived
-before its cycle began, so a map checked since then is as fresh as each of them needs.
-Outside a request cycle every read looks.
+Each process keeps the map between requests and reads the table again only when it may
+have changed:
+- SQLite: each connection keeps the map it last read; `PRAGMA data_version` moves when
+  another connection commits, `total_changes` when this one writes, and a heartbeat
+  applies its own row to the map.
+- PostgreSQL: a trigger notifies every change, and one listening connection per process
+  applies them (nameserver/notified_map.py).
+Other writers' commits are looked for once per request cycle (nameserver/cycles.py).
+Inside a transaction (a test's, say) neither map is used: a rollback would not show.
+bench/README.md ("HTTP") has the figures.
 """
 
 import functools
 import threading
+from datetime import UTC, datetime, timedelta
 
 from django.db import connections
 
 from chatsite.core.sql import driver_cursor, statement
+from nameserver import cycles
+from nameserver.notified_map import notified_map
 
-# On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush.
-# Waiting cost ~1.5 ms a heartbeat, and one batch of requests runs at a time, so it capped
-# the name server at ~600 heartbeats a second. A heartbeat lost in a crash only makes its
-# client look a moment older; the commit is still atomic and visible at once, and
-# `is_local` keeps every other write of the connection durable.
+# On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush:
+# one batch of requests runs at a time, so waiting would cap the heartbeats a process
+# answers. A heartbeat lost in a crash only makes its client look a moment older; the
+# commit is still atomic and visible at once, and `is_local` keeps every other write of
+# the connection durable.
 ASYNCHRONOUS_COMMIT = {"postgresql": " AND set_config('synchronous_commit', 'off', true) IS NOT NULL"}
 
 
@@ -41,6 +45,25 @@ def statements(model, using):
             "UPDATE {table} SET {connected} = %s, {entry} = {entry_head} || %s WHERE {id} = %s AND {connected} >= %s"
             + ASYNCHRONOUS_COMMIT.get(connection.vendor, "")
             + " RETURNING {entry}",
+        ),
+        # PostgreSQL's notified map (nameserver/notified_map.py): its channel, its whole read
+        # (`connected` in µs, as the trigger of migration 0005 sends it), and the heartbeats of
+        # a request cycle, written together.
+        "channel": model._meta.db_table,  # what the trigger names (TG_TABLE_NAME)
+        "listen": statement(connection, model, "LISTEN {table}"),
+        "notified all": statement(
+            connection,
+            model,
+            "SELECT {id}::text, (extract(epoch FROM {connected}) * 1000000)::bigint, {entry} FROM {table}"
+            " ORDER BY {connected}",
+        ),
+        "heartbeats": statement(
+            connection,
+            model,
+            "UPDATE {table} SET {connected} = beat.connected, {entry} = {entry_head} || beat.tail"
+            " FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::timestamptz[])"
+            " AS beat(id, connected, tail, cutoff)"
+            " WHERE {table}.{id} = beat.id AND {table}.{connected} >= beat.cutoff RETURNING {table}.{id}::text",
         ),
         # `connected` as SQLite stores it, text, which compares as the WHERE clauses above do.
         "all": statement(
@@ -68,7 +91,7 @@ class KeptMap:
     def is_current(self, cursor):
         """Whether nobody, this connection included, has written since the map was read
         (others looked for once per request cycle)."""
-        cycle = getattr(kept, "cycle", None)
+        cycle = cycles.current()
         if cycle is None or cycle is not self.checked_in:
             (data_version,) = cursor.execute("PRAGMA data_version").fetchone()
             if data_version != self.data_version:
@@ -86,7 +109,7 @@ class KeptMap:
         self.entries = {key: entry for key, _, entry in rows}
         self.in_order = True
         self.changes = self.driver_connection.total_changes
-        self.checked_in = getattr(kept, "cycle", None)
+        self.checked_in = cycles.current()
 
     def apply(self, key, connected, entry):
         """Our own heartbeat, written just now."""
@@ -109,16 +132,6 @@ class KeptMap:
 kept = threading.local()
 
 
-def start_cycle(**kwargs):
-    """request_started: this thread's request cycle begins."""
-    kept.cycle = object()
-
-
-def end_cycle(**kwargs):
-    """request_finished."""
-    kept.cycle = None
-
-
 def kept_map(model, connection):
     """This thread's KeptMap of `model` on `connection`, on SQLite outside transactions (a rollback would not show)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
@@ -137,6 +150,12 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
     connection = connections[using]
     stored_now, stored_cutoff = stored(connection, now), stored(connection, cutoff)
     key = model._meta.pk.get_db_prep_value(key, connection)
+    if is_notified(connection):
+        table = statements(model, using)
+        write = (key, stored_now, entry_tail, stored_cutoff)
+        return notified_map(using).heartbeat(
+            table, str(key), microseconds(now), microseconds(cutoff), entry_tail, write
+        )
     with driver_cursor(connection) as cursor:
         kept_now = up_to_date_map(cursor, model, connection)  # so the write below is all it lacks
         sql = statements(model, using)["heartbeat"]
@@ -152,6 +171,8 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
 def live_entries(model, cutoff, using="default"):
     """The stored JSON member of every row connected at or after `cutoff`."""
     connection = connections[using]
+    if is_notified(connection):
+        return notified_map(using).live_entries(statements(model, using), microseconds(cutoff))
     stored_cutoff = stored(connection, cutoff)
     with driver_cursor(connection) as cursor:
         kept_now = up_to_date_map(cursor, model, connection)
@@ -177,3 +198,16 @@ def live_rows(cursor, model, connection, stored_cutoff):
 def stored(connection, moment):
     """A datetime as the database driver takes it for `connected`."""
     return connection.ops.adapt_datetimefield_value(moment)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def microseconds(moment):
+    """A datetime as the notified map keeps `connected`: microseconds since the epoch, exactly."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def is_notified(connection):
+    """Whether `connection`'s reads go through the notified map: PostgreSQL, outside transactions."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block

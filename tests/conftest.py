@@ -88,3 +88,12 @@ def django_db_modify_db_settings(tmp_path_factory):
     database["CONN_MAX_AGE"] = 0
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database, with the name server's listening connections closed before it is dropped."""
+    yield
+    from nameserver import notified_map
+
+    notified_map.close_all()
