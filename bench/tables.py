@@ -5,9 +5,11 @@ this replaces what is between them. `make bench`, `make faults` and `make soak` 
 after saving their results; run `python -m bench.tables` after any of them by hand.
 """
 
+import argparse
 import json
 import math
 import re
+from pathlib import Path
 
 from bench.harness import RESULTS, ROOT
 
@@ -162,24 +164,85 @@ def side(record):
     return "ours" if record["server"] == "make run" else "Go original"
 
 
+# http_bench's configurations as the README names them; results saved before it had them name the database.
+HTTP_CONFIGS = {
+    "sqlite": "`make run` (SQLite)",
+    "postgresql": "`DATABASE_URL` on PostgreSQL",
+    "postgresql + redis": "PostgreSQL + `REDIS_URL`",
+}
+
+
+def http_config(record):
+    config = record.get("config", record["database"])
+    return HTTP_CONFIGS.get(config, config)
+
+
+def request_cpu(record):
+    """CPU µs a request: the web process (event loop + request threads), PostgreSQL's and Redis's, and the total."""
+    if "cpu_us_event_loop" not in record:
+        return f"{record['cpu_us_total_median']:.0f}" if "cpu_us_total_median" in record else ""
+    loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
+    parts = [f"{loop} + {threads}"]
+    for part in ("postgres", "redis"):
+        if f"cpu_us_{part}" in record:
+            parts.append(f"{record[f'cpu_us_{part}']:.0f}")
+    total = record.get("cpu_us_total", loop + threads)
+    return " + ".join(parts) + f" = {total:.0f}"
+
+
 def http():
     document = results("http")
     rows = [
-        "| database | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors "
-        "| CPU µs a request: event loop + request threads |",
+        "| configuration | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors "
+        "| CPU µs a request: event loop + request threads [+ PostgreSQL + Redis] = total |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for record in document["records"]:
         runs = ", ".join(f"{value:,.0f}" for value in record["requests_per_s_runs"])
-        server = side(record)
-        cpu = ""
-        if "cpu_us_event_loop" in record:
-            loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
-            cpu = f"{loop} + {threads} = {loop + threads}"
         rows.append(
-            f"| {record['database']} | {server} | `{record['endpoint']}` | **{record['requests_per_s']:,.0f}** "
+            f"| {http_config(record)} | {side(record)} | `{record['endpoint']}` | **{record['requests_per_s']:,.0f}** "
             f"({runs}) | {record['p50_ms']:.0f} ms | {record['p99_ms_median']:.0f} ms "
-            f"| {record.get('cost_in_floors', '')} | {cpu} |"
+            f"| {record.get('cost_in_floors', '')} | {request_cpu(record)} |"
+        )
+    return measured(document, rows)
+
+
+def turns(ours, theirs, key="requests_per_s_runs"):
+    """The ratio ours / theirs of each turn (their runs alternated)."""
+    return ", ".join(f"{mine / other:.2f}" for mine, other in zip(ours[key], theirs[key], strict=True))
+
+
+def total_cpu(record):
+    """CPU µs a request, all parts together (median of the runs), or "" where not counted."""
+    value = record.get("cpu_us_total_median")
+    return f"{value:.0f}" if value is not None else ""
+
+
+def nameserver_vs_go():
+    """Ours against the Go original, per configuration, for the name server's two endpoints."""
+    document = results("http")
+    records = [r for r in document["records"] if r["endpoint"] in ("GET /clients", "PATCH /client")]
+    pairs = [
+        (mine, theirs)
+        for mine in records
+        if mine["server"] == "make run"
+        for theirs in records
+        if theirs["server"] != "make run"
+        and (theirs.get("config"), theirs["database"], theirs["endpoint"])
+        == (mine.get("config"), mine["database"], mine["endpoint"])
+    ]
+    if not pairs:
+        return measured(document, ["Not measured: `python -m bench.http_bench --compare URL` (see above)."])
+    rows = [
+        "| configuration | endpoint | ours requests/s | Go original requests/s | **ours / Go** (turns) "
+        "| CPU µs a request, ours (all parts) | Go original |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mine, theirs in pairs:
+        rows.append(
+            f"| {http_config(mine)} | `{mine['endpoint']}` | {mine['requests_per_s']:,.0f} "
+            f"| {theirs['requests_per_s']:,.0f} | **{mine['requests_per_s'] / theirs['requests_per_s']:.2f}** "
+            f"({turns(mine, theirs)}) | {total_cpu(mine)} | {total_cpu(theirs)} |"
         )
     return measured(document, rows)
 
@@ -598,6 +661,7 @@ DOCUMENTS = {
         "faults": faults,
         "soak": soak,
         "http": http,
+        "nameserver_vs_go": nameserver_vs_go,
         "capacity": capacity,
         "instructions": instructions,
         "chat": chat,
@@ -612,16 +676,35 @@ DOCUMENTS = {
 }
 
 
+def generated(table):
+    """The table, or where a benchmark has not been run yet, which one to run."""
+    try:
+        return table()
+    except FileNotFoundError as error:
+        return f"Not measured yet: `make bench` writes bench/results/{Path(error.filename).name}."
+
+
 def main():
+    global RESULTS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, help="read the results here (bench/results/quick, say)")
+    parser.add_argument("--print", action="store_true", help="print the tables instead of writing them")
+    options = parser.parse_args()
+    RESULTS = options.results or RESULTS
     for document, tables in DOCUMENTS.items():
         text = document.read_text()
         for name, table in tables.items():
+            if options.print:
+                print(f"<!-- table:{name} -->\n{generated(table)}\n")
+                continue
             pattern = re.compile(rf"(<!-- table:{name} -->).*?(<!-- /table:{name} -->)", re.S)
             if not pattern.search(text):
                 where = document.relative_to(ROOT)
                 raise SystemExit(f"{where} has no <!-- table:{name} --> ... <!-- /table:{name} --> block")
-            text = pattern.sub(lambda match, table=table: f"{match.group(1)}\n{table()}\n{match.group(2)}", text)
-        document.write_text(text)
+            figures = generated(table)
+            text = pattern.sub(lambda match, figures=figures: f"{match.group(1)}\n{figures}\n{match.group(2)}", text)
+        if not options.print:
+            document.write_text(text)
 
 
 if __name__ == "__main__":
