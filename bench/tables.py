@@ -409,6 +409,29 @@ def chat_nodes():
     )
 
 
+def chat_production():
+    """PostgreSQL + Redis + WEB_WORKERS=2 beside the probe of the same run."""
+    document = results("chat")
+    records = chat_scenario(document, "production")
+    if not records:
+        return measured(document, ["Not measured in this run (it needs PostgreSQL and redis-server)."])
+    floors, ours = by_load(records, "probe"), by_load(records, "production")
+    rows = [
+        "| load | limit probe | 2 workers µs/delivery | × probe (turns) | Redis µs | PostgreSQL µs "
+        "| all in × probe | deliveries/s | p99 (runs) | lost | duplicates |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for load, floor in floors.items():
+        mine = ours[load]
+        rows.append(
+            f"| {chat_load(floor)} | {cpu(floor)} | {cpu(mine, True)} | {ratio(mine, floor, True)} "
+            f"| {mine.get('redis_us_per_delivery', '')} | {mine.get('postgres_us_per_delivery', '')} "
+            f"| {mine.get('ratio_to_probe_all_in', '')} | {deliveries(mine)} "
+            f"| {latency(mine['p99_ms'], mine['p99_ms_runs'])} | {mine['lost']} | {duplicates(mine)} |"
+        )
+    return measured(document, rows)
+
+
 def memory():
     document = results("memory")
     rows = [
@@ -669,6 +692,7 @@ DOCUMENTS = {
         "chat_ceiling": chat_ceiling,
         "chat_layers": chat_layers,
         "chat_nodes": chat_nodes,
+        "chat_production": chat_production,
         "memory": memory,
         "contacts": contacts,
     },
@@ -681,7 +705,7 @@ def generated(table):
     try:
         return table()
     except FileNotFoundError as error:
-        return f"Not measured yet: `make bench` writes bench/results/{Path(error.filename).name}."
+        return f"Not measured yet: there is no bench/results/{Path(error.filename).name}."
 
 
 def main():
@@ -695,7 +719,10 @@ def main():
         text = document.read_text()
         for name, table in tables.items():
             if options.print:
-                print(f"<!-- table:{name} -->\n{generated(table)}\n")
+                try:
+                    print(f"<!-- table:{name} -->\n{generated(table)}\n")
+                except (KeyError, IndexError, StopIteration, ValueError) as error:  # a part of a run's results
+                    print(f"<!-- table:{name} -->\nnot in these results ({error!r})\n")
                 continue
             pattern = re.compile(rf"(<!-- table:{name} -->).*?(<!-- /table:{name} -->)", re.S)
             if not pattern.search(text):
