@@ -107,12 +107,28 @@ def manage_env(database_url, **settings):
 
 
 @contextmanager
-def fresh_database(engine_url=""):
-    """A migrated database of its own: a SQLite file, or a new database beside `engine_url` (PostgreSQL)."""
+def fresh_database(engine_url="", name="bench"):
+    """A migrated database of its own: a SQLite file, or a new database beside `engine_url` (PostgreSQL).
+
+    Several at once need several names: a PostgreSQL database is named after `name` and this process.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database_url(Path(tmp), "bench", engine_url)
-        manage("migrate", "-v0", env=manage_env(url))
-        yield url
+        url = fresh_database_url(Path(tmp), name, engine_url)
+        try:
+            manage("migrate", "-v0", env=manage_env(url))
+            yield url
+        finally:
+            if url.startswith("postgres"):
+                drop_database(url)
+
+
+def drop_database(url):
+    """Drop a PostgreSQL database this bench made, with whatever is still connected to it."""
+    import psycopg
+
+    base, _, database = url.rpartition("/")
+    with suppress(psycopg.Error), psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def open_files_unlimited():
@@ -350,6 +366,12 @@ def cpu_seconds(pid, stat=None):
     """User + system CPU time a process (or, with `stat`, one of its threads) has used so far, from /proc."""
     fields = Path(stat or f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds():
+    """CPU seconds all processes of the machine have used so far (user, nice, system, interrupts), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq = Path("/proc/stat").read_text().split()[1:8]
+    return sum(int(ticks) for ticks in (user, nice, system, irq, softirq)) / os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu_seconds(pid):

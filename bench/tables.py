@@ -432,6 +432,29 @@ def chat_production():
     return measured(document, rows)
 
 
+def scaling_workers():
+    """bench/scaling.py: capacity per setup, and its ratio to one worker on one core."""
+    document = results("scaling")
+    rows = [
+        "| workload | setup | served/s (runs) | server cores busy: web + PostgreSQL + Redis = total "
+        "| load generator cores | server µs a unit | capacity/s (cores ÷ µs a unit) | **capacity × one worker** "
+        "| served × one worker | other processes' cores | errors or lost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for record in document["records"]:
+        parts = " + ".join(f"{record[f'server_cores_{part}']:.2f}" for part in ("web", "postgres", "redis"))
+        versus = record.get("capacity_vs_one_worker")
+        rows.append(
+            f"| {record['workload']} | {record['setup']} "
+            f"| {with_runs(record['rate_per_s_median'], record['rate_per_s_runs'], spec=',.0f')} "
+            f"| {parts} = {record['server_cores_total']:.2f} | {record['load_cores']:.2f} "
+            f"| {record['server_us_per_unit']:g} | {record['capacity_per_s']:,} "
+            f"| {f'**{versus:.2f}**' if versus else ''} | {record.get('rate_vs_one_worker', '')} "
+            f"| {record.get('others', '')} | {record.get('errors', record.get('lost', ''))} |"
+        )
+    return measured(document, rows)
+
+
 def memory():
     document = results("memory")
     rows = [
@@ -693,6 +716,7 @@ DOCUMENTS = {
         "chat_layers": chat_layers,
         "chat_nodes": chat_nodes,
         "chat_production": chat_production,
+        "scaling_workers": scaling_workers,
         "memory": memory,
         "contacts": contacts,
     },
