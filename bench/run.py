@@ -22,6 +22,8 @@ import sys
 
 from bench.harness import LOAD_CORE, ROOT, missing_services, pinned, skip_line
 
+QUICK_TABLES = ("http", "nameserver_vs_go", "chat_production", "scaling_workers")
+
 
 def run(module, *args, core=None):
     print(f"# {module} {' '.join(args)}".rstrip(), flush=True)
@@ -43,17 +45,18 @@ def main():
         print(skip_line(missing), flush=True)
     without = [arg for service in missing for arg in ("--without", service)]
     nameserver = compare("BENCH_COMPARE_NAMESERVER", "--compare")
-    nameserver += compare("BENCH_COMPARE_NAMESERVER_PID", "--compare-pid")
+    go_cpu = compare("BENCH_COMPARE_NAMESERVER_PID", "--compare-pid") if nameserver else []
     if options.quick:
-        run("bench.http_bench", "--quick", *without, *nameserver)
+        run("bench.http_bench", "--quick", *without, *nameserver, *go_cpu)
         run("bench.chat_bench", "--quick", "--only", "production", *without)
         if not missing:
             run("bench.scaling", "--quick")
-        run("bench.tables", "--results", str(ROOT / "bench" / "results" / "quick"), "--print")
+        quick = str(ROOT / "bench" / "results" / "quick")
+        run("bench.tables", "--results", quick, "--print", "--only", *QUICK_TABLES)
         return
-    run("bench.http_bench", *without, *nameserver)
+    run("bench.http_bench", *without, *nameserver, *go_cpu)
     run("bench.instructions", core=LOAD_CORE)
-    run("bench.nameserver_capacity", *nameserver[:2], core=LOAD_CORE)
+    run("bench.nameserver_capacity", *nameserver, core=LOAD_CORE)
     run("bench.contacts_bench", *compare("BENCH_COMPARE_CONTACTS", "--compare"), core=LOAD_CORE)
     run("bench.chat_bench", *without)
     run("bench.memory_bench", core=LOAD_CORE)

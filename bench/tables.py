@@ -737,12 +737,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, help="read the results here (bench/results/quick, say)")
     parser.add_argument("--print", action="store_true", help="print the tables instead of writing them")
+    parser.add_argument("--only", nargs="+", help="these tables (with --print)")
     options = parser.parse_args()
     RESULTS = options.results or RESULTS
     for document, tables in DOCUMENTS.items():
         text = document.read_text()
         for name, table in tables.items():
             if options.print:
+                if options.only and name not in options.only:
+                    continue
                 try:
                     print(f"<!-- table:{name} -->\n{generated(table)}\n")
                 except (KeyError, IndexError, StopIteration, ValueError) as error:  # a part of a run's results
