@@ -332,8 +332,10 @@ class PostgresBackends:
         """CPU seconds of this database's backends so far (those that exited: until last read)."""
         with self.lock:
             for pid in self.backends():
-                if pid not in self.last and self.core is not None:
-                    self.pinned &= pin_process(pid, self.core)
+                if pid not in self.last and self.core is not None and self.pinned:
+                    self.pinned = pin_process(pid, self.core)
+                    if not self.pinned:
+                        print("# cannot pin PostgreSQL's backends (not root): counted, but on any core", flush=True)
                 with suppress(OSError):
                     self.last[pid] = cpu_seconds(pid)
             return sum(self.last.values())
