@@ -14,7 +14,7 @@ export CONTACTS_PORT ?= $(shell expr $(WEB_PORT) + 1000)
 export PYTHONUNBUFFERED := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run run-cluster test test-sqlite test-postgres lint format bench faults soak mutants setup setup-dev clean
+.PHONY: run run-cluster test test-sqlite test-postgres lint format bench bench-quick faults soak mutants setup setup-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,11 +60,18 @@ format: setup-dev
 	ruff format .
 	ruff check --fix .
 
-# The figures of bench/README.md (~45 min; needs wrk, valgrind and redis-server): bench/results/*.json and *.png.
+# The figures of bench/README.md (~1 hour; needs wrk and valgrind): bench/results/*.json and *.png.
+# The production rows need PostgreSQL (BENCH_POSTGRES_URL) and redis-server; without them it says which it skips.
+# The Go originals, if running: BENCH_COMPARE_NAMESERVER=URL [BENCH_COMPARE_NAMESERVER_PID=PID] BENCH_COMPARE_CONTACTS=HOST:PORT.
 bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	@command -v valgrind >/dev/null || { echo "make bench needs valgrind: apt-get install valgrind"; exit 1; }
 	python -m bench.run
+
+# The production rows only, one short run each (a few minutes), printed; too noisy to quote, the documents untouched.
+bench-quick: $(VENV)/.bench
+	@command -v wrk >/dev/null || { echo "make bench-quick needs wrk: apt-get install wrk"; exit 1; }
+	python -m bench.run --quick
 
 # Crash, restart and SIGTERM scenarios (real processes); figures in bench/results/faults.jsonl.
 faults: setup-dev

@@ -45,22 +45,29 @@ def chat_cost(records):
     fig.savefig(RESULTS / "chat_cost.png", dpi=110)
 
 
+def config(record):
+    """http_bench's configuration; older results name the database."""
+    return record.get("config", record["database"])
+
+
 def http(records):
-    """Requests/s of every JSON endpoint: make run on SQLite and PostgreSQL, and any server compared."""
+    """Requests/s of every JSON endpoint: make run in each configuration, and any server compared (its first)."""
     if not records:
         return
     endpoints = list(dict.fromkeys(r["endpoint"] for r in records))
-    series = list(dict.fromkeys((r["database"], r["server"]) for r in records))
+    ours = list(dict.fromkeys((config(r), r["server"]) for r in records if r["server"] == "make run"))
+    theirs = next(((config(r), r["server"]) for r in records if r["server"] != "make run"), None)
+    series = ours + ([theirs] if theirs else [])
     fig, axis = plt.subplots(figsize=(9, 5))
     height = 0.8 / len(series)
-    palette = ["#d62728", "#1f77b4", "#7f7f7f", "#2ca02c"]
-    for offset, ((database, server), color) in enumerate(zip(series, palette, strict=False)):
+    colors = ["#d62728", "#1f77b4", "#9467bd", "#2ca02c", "#ff7f0e"][: len(ours)] + (["#7f7f7f"] if theirs else [])
+    for offset, ((name, server), color) in enumerate(zip(series, colors, strict=True)):
         picked = [
-            next((r for r in records if (r["database"], r["server"], r["endpoint"]) == (database, server, e)), None)
+            next((r for r in records if (config(r), r["server"], r["endpoint"]) == (name, server, e)), None)
             for e in endpoints
         ]
         ys = [n + offset * height for n in range(len(endpoints))]
-        label = f"make run, {database}" if server == "make run" else "Go original (name server)"
+        label = f"make run, {name}" if server == "make run" else f"Go original (name server; beside {name})"
         axis.barh(ys, [r["requests_per_s"] if r else 0 for r in picked], height, color=color, label=label)
     axis.set_yticks([n + 0.4 - height / 2 for n in range(len(endpoints))], endpoints, fontsize=8)
     axis.invert_yaxis()

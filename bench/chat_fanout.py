@@ -6,10 +6,13 @@ Prints one JSON line per run: connect time, deliveries/s, end-to-end latency p50
 lost = messages a client never got (counted by message id per client, as bench.soak
 does, so a duplicated frame cannot hide a lost one) and duplicates = frames of a message
 a client had already got; either is a defect. Several URLs (the nodes of one
-system) share the clients round-robin. With `--server-pid` (one per server, same
+system) share the clients round-robin. With `--server-pid` (one per server process, same
 machine) it also reports the servers' CPU time per delivery, counted from the first
-message sent to the last received: the handshakes are not deliveries. `python -m bench.chat_bench` runs the issue's
-scenarios with this, pinned to the load core.
+message sent to the last received: the handshakes are not deliveries. `--redis-pid` and
+`--postgres-database` add Redis's and the PostgreSQL backends' CPU in the same window,
+apart (`redis_us_per_delivery`, `postgres_us_per_delivery`); `load_cpu_s` is this
+client's own. `python -m bench.chat_bench` runs the issue's scenarios with this, pinned
+to the load core.
 """
 
 import argparse
@@ -20,11 +23,12 @@ import sys
 import time
 import uuid
 from collections import Counter
+from contextlib import nullcontext
 from urllib.parse import quote
 
 import uvloop
 
-from bench.harness import cpu_seconds
+from bench.harness import PostgresBackends, ServerCPU, cpu_seconds
 from bench.wsload import connect
 
 ROOM = "bench"
@@ -99,18 +103,16 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def server_cpu(pids):
-    return sum(cpu_seconds(pid) for pid in pids)
-
-
-async def run(urls, clients, senders, rate, duration, drain, server_pids=()):
+async def run(urls, clients, senders, rate, duration, drain, server=None):
+    """One run; `server` (a ServerCPU) counts the servers' CPU from the first message sent to the last received."""
     run_id = uuid.uuid4().hex[:8]
     began = time.monotonic()
     pool = await open_clients(urls, clients, run_id)
     connect_s = time.monotonic() - began
     await asyncio.sleep(0.5)  # let the servers finish the handshakes' work before counting
     sent = [0]
-    cpu_before = server_cpu(server_pids)
+    cpu_before = server.read() if server else None
+    load_before = cpu_seconds("self")
     first_send = time.time()
     await asyncio.gather(*(send_at_rate(pool[n], rate / senders, duration, n, run_id, sent) for n in range(senders)))
     expected = sent[0] * clients
@@ -125,7 +127,8 @@ async def run(urls, clients, senders, rate, duration, drain, server_pids=()):
         elif time.monotonic() - last_progress > drain:
             break
         await asyncio.sleep(0.1)
-    cpu = server_cpu(server_pids) - cpu_before
+    cpu = server.read() if server else None
+    load_cpu = cpu_seconds("self") - load_before
     received = sum(c.received for c in pool)
     last_at = max((c.last_at for c in pool), default=first_send)
     latencies = [x for c in pool for x in c.latencies]
@@ -149,8 +152,19 @@ async def run(urls, clients, senders, rate, duration, drain, server_pids=()):
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
-        "server_us_per_delivery": round(cpu * 1e6 / received, 2) if server_pids and received else None,
+        "load_cpu_s": round(load_cpu, 3),
+        "window_s": round(max(last_at - first_send, 1e-9), 3),
+        **per_delivery(cpu_before, cpu, received),
     }
+
+
+def per_delivery(before, after, received):
+    """server_us_per_delivery (the web processes), and Redis's and PostgreSQL's apart where counted."""
+    if before is None or not received:
+        return {"server_us_per_delivery": None}
+    each = ServerCPU.each(before, after, received, prefix="")
+    names = {"web": "server_us_per_delivery", "redis": "redis_us_per_delivery", "postgres": "postgres_us_per_delivery"}
+    return {name: each[part] for part, name in names.items() if part in each}
 
 
 def main(argv=None):
@@ -162,12 +176,17 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
     parser.add_argument("--drain", type=float, default=15.0, help="give up after this long without progress")
     parser.add_argument("--server-pid", type=int, action="append", default=[], help="count this process's CPU")
+    parser.add_argument("--redis-pid", type=int, help="count this Redis server's CPU too, apart")
+    parser.add_argument("--postgres-database", help="count the CPU of the PostgreSQL backends of this database URL")
     args = parser.parse_args(argv)
-    for clients in args.clients:
-        senders = min(args.senders, clients)
-        urls = [url.rstrip("/") for url in args.urls]
-        result = uvloop.run(run(urls, clients, senders, args.rate, args.duration, args.drain, args.server_pid))
-        print(json.dumps(result), flush=True)
+    postgres = PostgresBackends(args.postgres_database) if args.postgres_database else None
+    with postgres or nullcontext():
+        server = ServerCPU(args.server_pid, postgres, args.redis_pid) if args.server_pid else None
+        for clients in args.clients:
+            senders = min(args.senders, clients)
+            urls = [url.rstrip("/") for url in args.urls]
+            result = uvloop.run(run(urls, clients, senders, args.rate, args.duration, args.drain, server))
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

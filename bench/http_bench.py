@@ -1,41 +1,59 @@
 """Every JSON endpoint under real HTTP load, beside the framework's floor (`GET /api/settings`).
 
 Runs `wrk -t1 -c50 -d10s` (pinned to the load core) against the web process of `make run`
-(started here on a fresh database, pinned to the server core), on SQLite and on
-PostgreSQL where one answers at --postgres. The database holds 100 live clients, each
-heartbeated once a second by a keeper thread on its own connection as the original Go
-client does (every run checks all 100 are still live after it), and 10 rooms of 100
-messages.
+(started here on a fresh database, pinned to the server core) in each configuration
+(CONFIGS): the default on SQLite; `DATABASE_URL` on the PostgreSQL at --postgres; and
+that with `REDIS_URL` on a private redis-server, the production configuration of
+docs/operations.md (its rows: the floor and the name server). The database holds 100
+live clients, each heartbeated once a second by a keeper thread on its own connection as
+the original Go client does (every run checks all 100 are still live after it), and 10
+rooms of 100 messages.
+
+CPU per request counts all that serves it: the web process (event loop + request
+threads), the PostgreSQL backends serving the bench's database (pinned to the server
+core with the web process; harness.PostgresBackends) and the private Redis (also pinned
+there), each apart and in total.
 
 `--compare URL` measures another name server too (the Go original started by hand and
-pinned to the server core, say) for `GET /clients` and `PATCH /client`, its runs
-alternating with ours. Prints one JSON line per database, server and endpoint with the
-median of 3 runs; results in bench/results/http.json.
+pinned to the server core, say; `--compare-pid` counts its CPU) for `GET /clients` and
+`PATCH /client`, its runs alternating with ours in every configuration. Prints one JSON
+line per configuration, server and endpoint with the median of 3 runs; results in
+bench/results/http.json. `--quick`: one 3-second run of the floor and the name server
+per configuration, saved under bench/results/quick/.
 """
 
 import argparse
 import http.client
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import harness
 from bench.harness import (
     LOAD_CORE,
-    RUNS,
+    SERVER_CORE,
+    PostgresBackends,
+    ServerCPU,
+    add_service_options,
+    cpu_seconds,
     emit,
     fresh_database,
     manage_env,
     median_of,
     pinned,
+    redis_server,
     save,
+    services,
     thread_cpu_seconds,
     thread_cpu_us_each,
+    web_pids,
     web_server,
 )
 from tests.support import manage
@@ -43,6 +61,12 @@ from tests.support import manage
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 FLOOR = "GET /api/settings"
 NAME_SERVER = ("GET /clients", "PATCH /client")
+# name: (database, with a private Redis, endpoints measured; None: all).
+CONFIGS = {
+    "sqlite": ("sqlite", False, None),
+    "postgresql": ("postgresql", False, None),
+    "postgresql + redis": ("postgresql", True, (FLOOR, *NAME_SERVER)),
+}
 ROOMS = """
 from messaging import services
 for room in range(10):
@@ -116,13 +140,21 @@ def loads(ids, cookie):
     ]
 
 
-def wrk(url, script, options, args=()):
-    command = ["wrk", "-t1", f"-c{options.connections}", f"-d{options.duration}s", "-s", str(WRK_DIR / script), url]
+def wrk(url, script, options, args=(), place=lambda command: pinned(command, LOAD_CORE), connections=None):
+    """One wrk run, placed on the machine by `place` (the load core); its result with `load_cpu_s`, wrk's CPU."""
+    connections = connections or options.connections
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{options.duration}s", "-s", str(WRK_DIR / script), url]
     if args:
         command += ["--", *args]
     env = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR))
-    output = subprocess.run(pinned(command, LOAD_CORE), env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    before = children_cpu_seconds()
+    output = subprocess.run(place(command), env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1]) | {"load_cpu_s": round(children_cpu_seconds() - before, 3)}
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def summary(runs, floor=None, **labels):
@@ -135,81 +167,137 @@ def summary(runs, floor=None, **labels):
     return emit(record)
 
 
-def cpu_per_request(pid, before, requests):
-    """The server's CPU µs per request on its event loop and its request threads since `before`.
+class Served:
+    """A name server under test: its URL, and the CPU of all that serves it (ServerCPU), if known."""
 
-    Whatever else the process did during the run is included (the keepers' 100 heartbeats
-    a second), so it is an upper bound of each endpoint's own cost.
+    def __init__(self, name, url, cpu=None, main_pid=None):
+        self.name, self.url, self.cpu, self.main_pid = name, url, cpu, main_pid
+
+    def run(self, path, script, options, args, **wrk_options):
+        """One wrk run with the CPU per request of each part of the server (an upper bound of the
+        endpoint's own cost: the keepers' 100 heartbeats a second are in it)."""
+        before = self.cpu.read() if self.cpu else None
+        threads = thread_cpu_seconds(self.main_pid) if self.main_pid else None
+        run = wrk(self.url + path, script, options, args, **wrk_options)
+        if before is not None:
+            run |= ServerCPU.each(before, self.cpu.read(), run["requests"])
+        if threads is not None:  # one process: its event loop and request threads apart
+            loop, request_threads = thread_cpu_us_each(self.main_pid, threads, run["requests"])
+            run |= {"cpu_us_event_loop": round(loop), "cpu_us_request_threads": round(request_threads)}
+        return run
+
+
+@contextmanager
+def ours(config, url, services_core=SERVER_CORE, **settings):
+    """`make run`'s web process in `config`, on a database `url` made for it; yields a Served.
+
+    With Redis (a private redis-server) and PostgreSQL's backends pinned to `services_core`.
+    `settings` go to the web process (WEB_WORKERS, with the core it gets as `core`).
     """
-    loop, threads = thread_cpu_us_each(pid, before, requests)
-    return {"cpu_us_event_loop": round(loop), "cpu_us_request_threads": round(threads)}
+    _database, with_redis, _endpoints = CONFIGS[config]
+    with ExitStack() as stack:
+        if with_redis:
+            redis = stack.enter_context(redis_server(services_core))
+            settings["REDIS_URL"] = redis
+        server_url, pid = stack.enter_context(web_server(database_url=url, **settings))
+        postgres = None
+        if url.startswith("postgres"):
+            postgres = stack.enter_context(PostgresBackends(url, core=services_core))
+        pids = web_pids(pid)
+        cpu = ServerCPU(pids, postgres, redis.pid if with_redis else None)
+        yield Served("make run", server_url, cpu, main_pid=pid if len(pids) == 1 else None)
 
 
-def measure(database, url, pid, options, compare=None):
+def measure(config, served, options, compare=None):
+    """Every endpoint of `config` on our server, and the name server's also on `compare` (a Served), in turns."""
+    database, _with_redis, endpoints = CONFIGS[config]
+    endpoints = endpoints or options.endpoints
+    url = served.url
     ids = register_clients(url, options.clients)
-    compare_ids = register_clients(compare, options.clients) if compare else []
+    compare_ids = register_clients(compare.url, options.clients) if compare else []
     cookie = user_cookie(url)
     records = []
-    with keepers(url, ids), keepers(compare, compare_ids) if compare else nullcontext():
+    with keepers(url, ids), keepers(compare.url, compare_ids) if compare else nullcontext():
         floor = None
         for endpoint, path, script, args in loads(ids, cookie):
-            servers = [("make run", url, args)]
+            if endpoints and endpoint not in endpoints:
+                continue
+            servers = [(served, args)]
             if compare and endpoint in NAME_SERVER:
-                servers.append((compare, compare, compare_ids if endpoint == "PATCH /client" else args))
-            runs = {name: [] for name, _, _ in servers}
-            for _ in range(RUNS):
-                for name, base, server_args in servers:
-                    before = thread_cpu_seconds(pid)
-                    run = wrk(base + path, script, options, server_args)
-                    if name == "make run":
-                        run |= cpu_per_request(pid, before, run["requests"])
+                servers.append((compare, compare_ids if endpoint == "PATCH /client" else args))
+            runs = {server.name: [] for server, _ in servers}
+            for _ in range(harness.RUNS):
+                for server, server_args in servers:
+                    run = server.run(path, script, options, server_args)
                     if endpoint in NAME_SERVER:
-                        run["live_after"] = live_count(base)  # all 100 still live, or the map was smaller
-                    runs[name].append(run)
+                        run["live_after"] = live_count(server.url)  # all 100 still live, or the map was smaller
+                    runs[server.name].append(run)
             for name, server_runs in runs.items():
-                ours = name == "make run"
-                records.append(
-                    summary(server_runs, floor if ours else None, database=database, server=name, endpoint=endpoint)
-                )
+                mine = name == "make run"
+                labels = {"config": config, "database": database, "server": name, "endpoint": endpoint}
+                record = summary(server_runs, floor if mine else None, **labels, **cpu_medians(server_runs))
+                records.append(record)
                 if endpoint == FLOOR:
-                    floor = records[-1]["requests_per_s"]
+                    floor = record["requests_per_s"]
     return records
+
+
+def cpu_medians(runs):
+    """The median over the runs of each CPU figure (µs per request)."""
+    keys = [key for key in runs[0] if key.startswith("cpu_us_")]
+    return {f"{key}_median": statistics.median(run[key] for run in runs) for key in keys}
+
+
+def compared(options):
+    """The Go original (or any name server) at --compare, as a Served; its CPU with --compare-pid."""
+    if not options.compare:
+        return None
+    cpu = ServerCPU([options.compare_pid]) if options.compare_pid else None
+    return Served(options.compare, options.compare.rstrip("/"), cpu)
+
+
+def add_options(parser):
+    parser.add_argument("--compare", help="another name server's URL, measured alongside for GET/PATCH")
+    parser.add_argument("--compare-pid", type=int, help="that server's process, to count its CPU per request")
+    add_service_options(parser)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="one short run each, to see that it works (noisy)")
+    parser.add_argument(
+        "--services-core",
+        default=SERVER_CORE,
+        help="where PostgreSQL's backends and Redis run: the server core (default), or `any` to leave them unpinned",
+    )
+
+
+def services_core(options):
+    return None if options.services_core == "any" else options.services_core
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--compare", help="another name server's URL, measured alongside for GET/PATCH")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/chatsite"),
-        help="a PostgreSQL server (its URL with any database name); the bench creates its own database there",
-    )
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--duration", type=int, default=10)
+    add_options(parser)
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     options = parser.parse_args()
+    harness.quick(options)
+    # --quick: the floor and the name server only, in every configuration.
+    options.endpoints = (FLOOR, *NAME_SERVER) if options.quick else None
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian) or `brew install wrk`.")
+    if options.compare_pid:
+        cpu_seconds(options.compare_pid)  # fails now, not after the first configuration, if there is no such process
+    usable = services(options)
     records = []
-    for database, engine_url in databases(options.postgres):
-        with fresh_database(engine_url) as url:
+    for config in options.configs:
+        database, with_redis, _endpoints = CONFIGS[config]
+        if (database == "postgresql" and "postgresql" not in usable) or (with_redis and "redis" not in usable):
+            continue
+        with fresh_database(options.postgres if database == "postgresql" else "") as url:
             manage("shell", "-c", ROOMS, env=manage_env(url))
-            with web_server(database_url=url) as (server_url, pid):
-                compare = options.compare if database == "sqlite" else None
-                records += measure(database, server_url, pid, options, compare)
+            with ours(config, url, services_core(options)) as served:
+                records += measure(config, served, options, compared(options))
     save("http", records)
-
-
-def databases(postgres_url):
-    yield "sqlite", ""
-    import psycopg
-
-    try:
-        psycopg.connect(postgres_url.rpartition("/")[0] + "/postgres", connect_timeout=3).close()
-    except psycopg.Error as error:
-        print(f"# PostgreSQL at {postgres_url} does not answer, measured on SQLite only: {error}", flush=True)
-        return
-    yield "postgresql", postgres_url
 
 
 if __name__ == "__main__":

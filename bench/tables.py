@@ -5,9 +5,11 @@ this replaces what is between them. `make bench`, `make faults` and `make soak` 
 after saving their results; run `python -m bench.tables` after any of them by hand.
 """
 
+import argparse
 import json
 import math
 import re
+from pathlib import Path
 
 from bench.harness import RESULTS, ROOT
 
@@ -162,24 +164,85 @@ def side(record):
     return "ours" if record["server"] == "make run" else "Go original"
 
 
+# http_bench's configurations as the README names them; results saved before it had them name the database.
+HTTP_CONFIGS = {
+    "sqlite": "`make run` (SQLite)",
+    "postgresql": "`DATABASE_URL` on PostgreSQL",
+    "postgresql + redis": "PostgreSQL + `REDIS_URL`",
+}
+
+
+def http_config(record):
+    config = record.get("config", record["database"])
+    return HTTP_CONFIGS.get(config, config)
+
+
+def request_cpu(record):
+    """CPU µs a request: the web process (event loop + request threads), PostgreSQL's and Redis's, and the total."""
+    if "cpu_us_event_loop" not in record:
+        return f"{record['cpu_us_total_median']:.0f}" if "cpu_us_total_median" in record else ""
+    loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
+    parts = [f"{loop} + {threads}"]
+    for part in ("postgres", "redis"):
+        if f"cpu_us_{part}" in record:
+            parts.append(f"{record[f'cpu_us_{part}']:.0f}")
+    total = record.get("cpu_us_total", loop + threads)
+    return " + ".join(parts) + f" = {total:.0f}"
+
+
 def http():
     document = results("http")
     rows = [
-        "| database | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors "
-        "| CPU µs a request: event loop + request threads |",
+        "| configuration | server | endpoint | requests/s (runs) | p50 | p99 (median) | cost in floors "
+        "| CPU µs a request: event loop + request threads [+ PostgreSQL + Redis] = total |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for record in document["records"]:
         runs = ", ".join(f"{value:,.0f}" for value in record["requests_per_s_runs"])
-        server = side(record)
-        cpu = ""
-        if "cpu_us_event_loop" in record:
-            loop, threads = record["cpu_us_event_loop"], record["cpu_us_request_threads"]
-            cpu = f"{loop} + {threads} = {loop + threads}"
         rows.append(
-            f"| {record['database']} | {server} | `{record['endpoint']}` | **{record['requests_per_s']:,.0f}** "
+            f"| {http_config(record)} | {side(record)} | `{record['endpoint']}` | **{record['requests_per_s']:,.0f}** "
             f"({runs}) | {record['p50_ms']:.0f} ms | {record['p99_ms_median']:.0f} ms "
-            f"| {record.get('cost_in_floors', '')} | {cpu} |"
+            f"| {record.get('cost_in_floors', '')} | {request_cpu(record)} |"
+        )
+    return measured(document, rows)
+
+
+def turns(ours, theirs, key="requests_per_s_runs"):
+    """The ratio ours / theirs of each turn (their runs alternated)."""
+    return ", ".join(f"{mine / other:.2f}" for mine, other in zip(ours[key], theirs[key], strict=True))
+
+
+def total_cpu(record):
+    """CPU µs a request, all parts together (median of the runs), or "" where not counted."""
+    value = record.get("cpu_us_total_median")
+    return f"{value:.0f}" if value is not None else ""
+
+
+def nameserver_vs_go():
+    """Ours against the Go original, per configuration, for the name server's two endpoints."""
+    document = results("http")
+    records = [r for r in document["records"] if r["endpoint"] in ("GET /clients", "PATCH /client")]
+    pairs = [
+        (mine, theirs)
+        for mine in records
+        if mine["server"] == "make run"
+        for theirs in records
+        if theirs["server"] != "make run"
+        and (theirs.get("config"), theirs["database"], theirs["endpoint"])
+        == (mine.get("config"), mine["database"], mine["endpoint"])
+    ]
+    if not pairs:
+        return measured(document, ["Not measured: `python -m bench.http_bench --compare URL` (see above)."])
+    rows = [
+        "| configuration | endpoint | ours requests/s | Go original requests/s | **ours / Go** (turns) "
+        "| CPU µs a request, ours (all parts) | Go original |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mine, theirs in pairs:
+        rows.append(
+            f"| {http_config(mine)} | `{mine['endpoint']}` | {mine['requests_per_s']:,.0f} "
+            f"| {theirs['requests_per_s']:,.0f} | **{mine['requests_per_s'] / theirs['requests_per_s']:.2f}** "
+            f"({turns(mine, theirs)}) | {total_cpu(mine)} | {total_cpu(theirs)} |"
         )
     return measured(document, rows)
 
@@ -346,6 +409,52 @@ def chat_nodes():
     )
 
 
+def chat_production():
+    """PostgreSQL + Redis + WEB_WORKERS=2 beside the probe of the same run."""
+    document = results("chat")
+    records = chat_scenario(document, "production")
+    if not records:
+        return measured(document, ["Not measured in this run (it needs PostgreSQL and redis-server)."])
+    floors, ours = by_load(records, "probe"), by_load(records, "production")
+    rows = [
+        "| load | limit probe | 2 workers µs/delivery | × probe (turns) | Redis µs | PostgreSQL µs "
+        "| all in × probe | deliveries/s | p99 (runs) | lost | duplicates |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for load, floor in floors.items():
+        mine = ours[load]
+        rows.append(
+            f"| {chat_load(floor)} | {cpu(floor)} | {cpu(mine, True)} | {ratio(mine, floor, True)} "
+            f"| {mine.get('redis_us_per_delivery', '')} | {mine.get('postgres_us_per_delivery', '')} "
+            f"| {mine.get('ratio_to_probe_all_in', '')} | {deliveries(mine)} "
+            f"| {latency(mine['p99_ms'], mine['p99_ms_runs'])} | {mine['lost']} | {duplicates(mine)} |"
+        )
+    return measured(document, rows)
+
+
+def scaling_workers():
+    """bench/scaling.py: capacity per setup, and its ratio to one worker on one core."""
+    document = results("scaling")
+    rows = [
+        "| workload | setup | served/s (runs) | server cores busy: web + PostgreSQL + Redis = total "
+        "| load generator cores | server µs a unit | capacity/s (cores ÷ µs a unit) | **capacity × one worker** "
+        "| served × one worker | other processes' cores | errors or lost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for record in document["records"]:
+        parts = " + ".join(f"{record[f'server_cores_{part}']:.2f}" for part in ("web", "postgres", "redis"))
+        versus = record.get("capacity_vs_one_worker")
+        rows.append(
+            f"| {record['workload']} | {record['setup']} "
+            f"| {with_runs(record['rate_per_s_median'], record['rate_per_s_runs'], spec=',.0f')} "
+            f"| {parts} = {record['server_cores_total']:.2f} | {record['load_cores']:.2f} "
+            f"| {record['server_us_per_unit']:g} | {record['capacity_per_s']:,} "
+            f"| {f'**{versus:.2f}**' if versus else ''} | {record.get('rate_vs_one_worker', '')} "
+            f"| {record.get('others', '')} | {record.get('errors', record.get('lost', ''))} |"
+        )
+    return measured(document, rows)
+
+
 def memory():
     document = results("memory")
     rows = [
@@ -452,6 +561,17 @@ def redis_share(chat):
     return pubsub, redis_ms
 
 
+def heartbeats_per_core():
+    """{database: PATCH /client requests/s} of `make run` with only `DATABASE_URL` set (not the Redis configuration)."""
+    return {
+        r["database"]: r["requests_per_s"]
+        for r in results("http")["records"]
+        if r["server"] == "make run"
+        and r["endpoint"] == "PATCH /client"
+        and r.get("config", r["database"]) == r["database"]
+    }
+
+
 def scaling():
     """The per-process figures docs/scaling.md does its arithmetic on."""
     chat = results("chat")["records"]
@@ -460,11 +580,7 @@ def scaling():
     pubsub, redis_ms = redis_share(chat)
     nodes = {record["nodes"]: record for record in chat if record["scenario"] == "nodes"}
     sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
-    patch = {
-        r["database"]: r["requests_per_s"]
-        for r in results("http")["records"]
-        if r["server"] == "make run" and r["endpoint"] == "PATCH /client"
-    }
+    patch = heartbeats_per_core()
     rows = [
         "| figure | value | source |",
         "|---|---|---|",
@@ -505,11 +621,7 @@ def planning_figures():
     chat = results("chat")["records"]
     pubsub, redis_ms = redis_share(chat)
     sockets = next(r for r in results("memory")["records"] if r["server"] == "uvicorn")
-    patch = {
-        r["database"]: r["requests_per_s"]
-        for r in results("http")["records"]
-        if r["server"] == "make run" and r["endpoint"] == "PATCH /client"
-    }
+    patch = heartbeats_per_core()
     return {
         "us_per_delivery": math.ceil(max(r["server_us_per_delivery"] for r in pubsub)),
         "redis_ms": (min(redis_ms), max(redis_ms)),
@@ -598,6 +710,7 @@ DOCUMENTS = {
         "faults": faults,
         "soak": soak,
         "http": http,
+        "nameserver_vs_go": nameserver_vs_go,
         "capacity": capacity,
         "instructions": instructions,
         "chat": chat,
@@ -605,6 +718,8 @@ DOCUMENTS = {
         "chat_ceiling": chat_ceiling,
         "chat_layers": chat_layers,
         "chat_nodes": chat_nodes,
+        "chat_production": chat_production,
+        "scaling_workers": scaling_workers,
         "memory": memory,
         "contacts": contacts,
     },
@@ -612,16 +727,41 @@ DOCUMENTS = {
 }
 
 
+def generated(table):
+    """The table, or where a benchmark has not been run yet, which one to run."""
+    try:
+        return table()
+    except FileNotFoundError as error:
+        return f"Not measured yet: there is no bench/results/{Path(error.filename).name}."
+
+
 def main():
+    global RESULTS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, help="read the results here (bench/results/quick, say)")
+    parser.add_argument("--print", action="store_true", help="print the tables instead of writing them")
+    parser.add_argument("--only", nargs="+", help="these tables (with --print)")
+    options = parser.parse_args()
+    RESULTS = options.results or RESULTS
     for document, tables in DOCUMENTS.items():
         text = document.read_text()
         for name, table in tables.items():
+            if options.print:
+                if options.only and name not in options.only:
+                    continue
+                try:
+                    print(f"<!-- table:{name} -->\n{generated(table)}\n")
+                except (KeyError, IndexError, StopIteration, ValueError) as error:  # a part of a run's results
+                    print(f"<!-- table:{name} -->\nnot in these results ({error!r})\n")
+                continue
             pattern = re.compile(rf"(<!-- table:{name} -->).*?(<!-- /table:{name} -->)", re.S)
             if not pattern.search(text):
                 where = document.relative_to(ROOT)
                 raise SystemExit(f"{where} has no <!-- table:{name} --> ... <!-- /table:{name} --> block")
-            text = pattern.sub(lambda match, table=table: f"{match.group(1)}\n{table()}\n{match.group(2)}", text)
-        document.write_text(text)
+            figures = generated(table)
+            text = pattern.sub(lambda match, figures=figures: f"{match.group(1)}\n{figures}\n{match.group(2)}", text)
+        if not options.print:
+            document.write_text(text)
 
 
 if __name__ == "__main__":
