@@ -2,9 +2,10 @@
 
 Everything here runs on the event loop, so the clock has one owner: it ticks when a client's
 write is stamped, is pulled forward by every clock a peer sends, and is read for heartbeats,
-all on the loop. Database work goes through `contacts.services` on two threads: one stores
-writes in batches (in stamping order), one reads (ListAll, snapshots), so a big read never
-delays writes.
+all on the loop. Database work goes through `contacts.services` on two database threads
+(chatsite/core/database.py): one stores writes in batches (in stamping order), one reads
+(ListAll, snapshots), so a big read never delays writes. After a failed call the thread
+drops a connection that no longer answers, so the next call starts on a fresh one.
 
 A stamped write is never undone. If its batch fails, the batch is tried again until the
 database takes it; the clock is not rolled back, so no clock a peer was told about is ever
@@ -26,10 +27,9 @@ A peer must still never hold a write its origin then loses, and it does not, bec
 import asyncio
 import logging
 
-from django.db import connection, connections
 from django.utils import timezone
 
-from chatsite.core.db_thread import DatabaseThread
+from chatsite.core.database import DatabaseThread
 from contacts import services
 from contacts.clock import ClockExhausted, ClockOutOfRange
 from contacts.models import shown
@@ -82,14 +82,13 @@ class Replica:
         await self.on_writes(services.release_clock, self.replica_id, self.clock.value)
         await self.note_alive(running=False)
         for thread in (self.writes, self.reads):
-            await thread.run(connections.close_all)
-            thread.close()
+            await thread.close()
 
     async def on_writes(self, function, *args):
-        return await self.writes.run(_with_connection, function, *args)
+        return await self.writes.run(function, *args)
 
     async def on_reads(self, function, *args):
-        return await self.reads.run(_with_connection, function, *args)
+        return await self.reads.run(function, *args)
 
     # --- the clock and the write queue ---
 
@@ -264,12 +263,3 @@ class Replica:
         if purged:
             log.info("%s purged %d tombstones older than %s", self.name, purged, tombstone_ttl)
         return purged
-
-
-def _with_connection(function, *args):
-    try:
-        return function(*args)
-    except Exception:
-        # After a database error the next call starts on a fresh connection, not a dead one.
-        connection.close()
-        raise

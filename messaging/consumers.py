@@ -3,11 +3,10 @@
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite.core import database_unavailable, metrics
+from chatsite.core import database, database_unavailable, metrics
 from chatsite.core.consumers import ProjectConsumer
 from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
@@ -143,7 +142,7 @@ class NaneConsumer(ChatConsumer):
         # Live frames wait from here on, so whatever the query below misses is among them.
         self.fanout.hold(self.connection)
         try:
-            replay = await database_sync_to_async(services.replay)(frame)
+            replay = await database.run(services.replay, frame)
             await self.connection.write_paced(replay.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
         except (services.ChatError, *database_unavailable.ERRORS) as error:
             if (live := self.fanout.release(self.connection)) is not None:
@@ -180,7 +179,7 @@ class TokenConsumer(ChatConsumer):
     async def connect(self):
         handshake = self.scope["chat_handshake"]
         self.session = self.heartbeat = None
-        session = await database_sync_to_async(services.open_session)(handshake.token)
+        session = await database.run(services.open_session, handshake.token)
         if session is None:
             await self.close()
             return
@@ -216,24 +215,24 @@ class TokenConsumer(ChatConsumer):
         await get_writer().post(services.Post(room.name, self.session.nickname, body))
 
     async def command_setnick(self, args):
-        self.broker.publish(await database_sync_to_async(services.set_nickname)(self.session, args["nickname"]))
+        self.broker.publish(await database.run(services.set_nickname, self.session, args["nickname"]))
 
     async def command_switchroom(self, args):
-        room = await database_sync_to_async(services.find_room)(args["room"])
+        room = await database.run(services.find_room, args["room"])
         if room is None:
             raise services.ChatError(f"room {args['room']} does not exist")
         await self.move_to(room)
 
     async def command_createroom(self, args):
-        room = await database_sync_to_async(services.create_room)(args["name"])
+        room = await database.run(services.create_room, args["name"])
         await self.move_to(room)
 
     async def command_listusers(self, args):
-        users = await database_sync_to_async(services.users_in)(self.session.room)
+        users = await database.run(services.users_in, self.session.room)
         await self.send(text_data=protocol.system_frame("\n".join(users)))
 
     async def command_listrooms(self, args):
-        rooms = await database_sync_to_async(services.room_names)()
+        rooms = await database.run(services.room_names)
         await self.send(text_data=protocol.system_frame("\n".join(rooms)))
 
     async def command_exit(self, args):
@@ -247,7 +246,7 @@ class TokenConsumer(ChatConsumer):
         # Leave locally first, so the `left` notice goes to the rest only.
         self.fanout.leave(self.connection)
         try:
-            left = await database_sync_to_async(services.switch_room)(self.session, room)
+            left = await database.run(services.switch_room, self.session, room)
         except database_unavailable.ERRORS:
             self.fanout.join(self.connection, self.session.room.key)  # still in its room
             raise
@@ -257,7 +256,7 @@ class TokenConsumer(ChatConsumer):
 
     async def end_session(self):
         try:
-            left = await database_sync_to_async(services.end_session)(self.session)
+            left = await database.run(services.end_session, self.session)
         except database_unavailable.ERRORS as error:
             # Its heartbeat stops with the socket, so the nickname is freed once stale (CHAT_SESSION_STALE_AFTER).
             log.warning("Chat session %s could not be ended: %s", self.session.nickname, error)
@@ -275,7 +274,7 @@ class TokenConsumer(ChatConsumer):
         while True:
             await asyncio.sleep(settings.CHAT_SESSION_HEARTBEAT_INTERVAL)
             try:
-                held = await database_sync_to_async(services.refresh_session)(self.session)
+                held = await database.run(services.refresh_session, self.session)
             except Exception:
                 log.exception("Heartbeat of chat session %s failed; trying again", self.session.nickname)
                 continue

@@ -3,11 +3,10 @@
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
 
-from chatsite.core import metrics
+from chatsite.core import database, metrics
 from chatsite.core.consumers import ProjectConsumer
 from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
@@ -40,8 +39,8 @@ class SignalingConsumer(ProjectConsumer):
     async def connect(self):
         # Claim before accepting, so a client whose socket opens is already reachable; refusals
         # still accept, because a cause frame and a close code can only follow an open socket.
-        user = await database_sync_to_async(user_of)(self.scope)
-        if user and await database_sync_to_async(services.claim_connection)(user, self.channel_name):
+        user = await database.run(user_of, self.scope)
+        if user and await database.run(services.claim_connection, user, self.channel_name):
             self.user = user  # from here on, disconnect() releases the row whatever happens
         await self.accept()
         if not user:
@@ -71,13 +70,13 @@ class SignalingConsumer(ProjectConsumer):
         if self.heartbeat:
             self.heartbeat.cancel()
         if self.user:
-            await database_sync_to_async(services.release_connection)(self.user.pk, self.channel_name)
+            await database.run(services.release_connection, self.user.pk, self.channel_name)
             self.user = None
 
     # --- Command helpers ---
 
     async def forward(self, signal):
-        channel_name = await database_sync_to_async(services.live_channel_name)(signal.target)
+        channel_name = await database.run(services.live_channel_name, signal.target)
         if not channel_name:
             return await self.send(text_data=target_not_found_frame(signal.target))
         try:
@@ -108,7 +107,7 @@ class SignalingConsumer(ProjectConsumer):
         while True:
             await asyncio.sleep(settings.SIGNALING_HEARTBEAT_INTERVAL)
             try:
-                held = await database_sync_to_async(services.refresh_connection)(self.user.pk, self.channel_name)
+                held = await database.run(services.refresh_connection, self.user.pk, self.channel_name)
             except Exception:
                 logger.exception("Heartbeat of %s failed; trying again", self.user)
                 continue

@@ -66,7 +66,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
         # Channels closes stale DB connections before every event, client frames and layer
         # events alike: a thread hop per frame. Our DB work goes through
-        # database_sync_to_async, which does that in its own thread.
+        # chatsite.core.database, whose threads do that around each call.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from websockets.exceptions import ConnectionClosed
 
 from chatsite.asgi import application
+from chatsite.core import database
 from signaling import identity, services
 
 
@@ -103,12 +104,12 @@ async def sockets():
 
 
 async def close_thread_connections():
-    """Close the database connection of the consumers' worker thread.
+    """Close the database connection of the consumers' thread (chatsite/core/database.py).
 
     pytest-django only closes the main thread's connection, and PostgreSQL cannot drop
     the test database while another session is open on it.
     """
-    await database_sync_to_async(connections.close_all)()
+    await database.run(connections.close_all)
 
 
 register_user = database_sync_to_async(services.register_user)
