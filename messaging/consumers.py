@@ -6,9 +6,8 @@ import logging
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite.core import database, database_unavailable, metrics
+from chatsite.core import database, database_unavailable
 from chatsite.core.consumers import ProjectConsumer
-from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
 from messaging.broker import get_broker
 from messaging.fanout import connection_for
@@ -42,7 +41,6 @@ class ChatConsumer(ProjectConsumer):
     channel_layer_alias = "messaging.consumers-use-the-broker"
 
     async def websocket_connect(self, message):
-        self.bucket = frame_bucket()
         self.closing = False
         self.broker = get_broker()
         self.fanout = self.broker.fanout
@@ -54,19 +52,14 @@ class ChatConsumer(ProjectConsumer):
         if self.closing:
             return  # frames already in flight after we closed: nobody is listening for the answers
         text, data = message.get("text"), message.get("bytes")
-        if frame_too_big(text, data, settings.WS_MAX_FRAME_BYTES):
-            metrics.websocket_closed(metrics.TOO_BIG)
-            await self.close(code=MESSAGE_TOO_BIG)
+        if not await self.frame_allowed(text, data):
             return
         if text is None:
             text = (data or b"").decode("utf-8", "replace")
-        if not self.bucket.take():
-            metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
-            await self.send_error(
-                protocol.ProtocolError(f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second")
-            )
-            return
         await self.receive(text_data=text)
+
+    async def refuse_frame(self, reason):
+        await self.send_error(protocol.ProtocolError(reason))
 
     async def close(self, code=None, reason=None):
         self.closing = True

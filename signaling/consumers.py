@@ -8,7 +8,6 @@ from django.conf import settings
 
 from chatsite.core import database, metrics
 from chatsite.core.consumers import ProjectConsumer
-from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
 from signaling.protocol import (
     ClientError,
@@ -47,24 +46,22 @@ class SignalingConsumer(ProjectConsumer):
             return await self.close_because("UNAUTHENTICATED", UNAUTHENTICATED_OR_TAKEN)
         if not self.user:
             return await self.close_because("ALREADY_EXISTS", UNAUTHENTICATED_OR_TAKEN)
-        self.bucket = frame_bucket()
         self.heartbeat = asyncio.create_task(self.keep_alive())
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self.user:
             return  # closing: no longer reachable, so it may not send either
-        if frame_too_big(text_data, bytes_data, settings.WS_MAX_FRAME_BYTES):
-            metrics.websocket_closed(metrics.TOO_BIG)
-            return await self.close(code=MESSAGE_TOO_BIG)
+        if not await self.frame_allowed(text_data, bytes_data):
+            return
         try:
-            if not self.bucket.take():
-                metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
-                raise ClientError(f"too many frames: at most {settings.WS_RATE_PER_SECOND:g} a second")
             if text_data is None:
                 raise ClientError("frames must be JSON text, not binary")
             await self.forward(parse_signal(text_data))
         except ClientError as error:
-            await self.send(text_data=error_frame(str(error)))
+            await self.refuse_frame(str(error))
+
+    async def refuse_frame(self, reason):
+        await self.send(text_data=error_frame(reason))
 
     async def disconnect(self, code):
         if self.heartbeat:
