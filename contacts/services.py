@@ -37,14 +37,13 @@ class ClockPastLimit(Exception):
     """A replica whose stored clock is past the limit (a frame from before the limit was enforced put it there)."""
 
 
-def open_replica(name, clock_lease=None):
+def open_replica(name, clock_lease):
     """The replica called `name` (created on first start) and its clock, with `clock_lease` ticks reserved.
 
     The clock resumes at the saved reservation, or past the newest stored row if that is
     greater, so it is beyond every clock this replica sent before it stopped. A replica
     whose clock is past the limit is refused (ClockPastLimit): `reset_clock` repairs it.
     """
-    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
     replica, _ = Replica.objects.get_or_create(name=name)
     newest_row = replica.contacts.aggregate(newest=Max("clock"))["newest"] or 0
     start, limit = max(replica.clock, replica.clock_reserved, newest_row), clock_limit(clock_lease)
@@ -59,14 +58,13 @@ def open_replica(name, clock_lease=None):
     return replica, clock
 
 
-def reset_clock(name, clock_lease=None):
+def reset_clock(name, clock_lease):
     """Bring a replica's clock back under the limit; returns (rows re-stamped, the new clock).
 
     Its rows stamped past the limit are stamped again, in their old order, just after the
     newest clock under it, so they still win over everything older and can be overwritten
     again. Peers learn the new clocks by AskForUpdate, and last-writer-wins merges them.
     """
-    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
     limit = clock_limit(clock_lease)
     with transaction.atomic():
         replica = Replica.objects.select_for_update().filter(name=name).first()
