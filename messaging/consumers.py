@@ -33,7 +33,14 @@ class ChatEntrance:
 
 
 class ChatConsumer(ProjectConsumer):
-    """Frame size and rate limits shared by both dialects, and the socket's place in the fan-out."""
+    """What both dialects share: the socket's place in the fan-out, and the two ways a frame reaches it.
+
+    A frame for this socket alone goes out with `tell()`, behind the broadcast frames already
+    written to it, so an answer never overtakes what was sent before it; a socket's last
+    frame goes out with `close_with()`, straight out and followed by the close frame.
+    Frames for other sockets are broadcasts: services return them, and whoever awaited the
+    write publishes them through the broker once it has committed (docs/architecture.md).
+    """
 
     # Broadcasts reach sockets through the broker and the local fan-out, never as a layer
     # message per client, so a consumer needs no channel of its own (an alias that is not
@@ -60,6 +67,20 @@ class ChatConsumer(ProjectConsumer):
 
     async def refuse_frame(self, reason):
         await self.send_error(protocol.ProtocolError(reason))
+
+    def tell(self, *texts):
+        """Frames for this socket alone, in order with the broadcasts written to it."""
+        self.connection.write(list(texts))
+
+    async def send_error(self, error):
+        self.tell(self.error_text(error))
+
+    async def close_with(self, text):
+        """Leave the fan-out, send `text` as this socket's last frame, and close right behind it."""
+        self.fanout.remove(self.connection)
+        # Straight out, not queued behind the broadcasts: the close frame follows at once.
+        await self.send(text_data=text)
+        await self.close()
 
     async def close(self, code=None, reason=None):
         self.closing = True
@@ -99,7 +120,7 @@ class NaneConsumer(ChatConsumer):
             await self.send_error(error)
             return
         if frame is protocol.PING:
-            self.connection.write([protocol.PONG_FRAME])
+            self.tell(protocol.PONG_FRAME)
         elif isinstance(frame, protocol.Recover):
             await self.recover(frame)
         else:
@@ -115,12 +136,9 @@ class NaneConsumer(ChatConsumer):
 
     async def name_lost(self):
         """Another speaker took the name while this node could not refresh it (nane_names.py)."""
-        self.fanout.remove(self.connection)
-        # Straight out, not queued behind the broadcasts: the close frame follows at once.
-        await self.send(
-            text_data=self.error_text(services.ChatError(f"username {self.username} is now held by someone else"))
+        await self.close_with(
+            self.error_text(services.ChatError(f"username {self.username} is now held by someone else"))
         )
-        await self.close()
 
     async def post(self, frame):
         try:
@@ -141,7 +159,7 @@ class NaneConsumer(ChatConsumer):
             if (live := self.fanout.release(self.connection)) is not None:
                 text = str(error) if isinstance(error, services.ChatError) else database_unavailable.MESSAGE
                 refusal = protocol.ProtocolError(text, frame.client_id, frame.has_id)
-                self.connection.write([self.error_text(refusal), *live])
+                self.tell(self.error_text(refusal), *live)
             return
         except BaseException:
             self.fanout.release(self.connection)
@@ -150,7 +168,7 @@ class NaneConsumer(ChatConsumer):
         if (live := self.fanout.release(self.connection)) is None:
             return  # closed meanwhile
         trail = replay.trail()
-        self.connection.write(replay.ending(live, trail))
+        self.tell(*replay.ending(live, trail))
         if not trail.done:
             self.fanout.follow(self.connection, trail)
 
@@ -158,10 +176,6 @@ class NaneConsumer(ChatConsumer):
         if not isinstance(error, protocol.ProtocolError):
             error = protocol.ProtocolError(str(error))
         return protocol.nane_error(error)
-
-    async def send_error(self, error):
-        # Through the connection, so an answer never overtakes the frames sent before it.
-        self.connection.write([self.error_text(error)])
 
 
 class TokenConsumer(ChatConsumer):
@@ -222,11 +236,11 @@ class TokenConsumer(ChatConsumer):
 
     async def command_listusers(self, args):
         users = await database.run(services.users_in, self.session.room)
-        await self.send(text_data=protocol.system_frame("\n".join(users)))
+        self.tell(protocol.system_frame("\n".join(users)))
 
     async def command_listrooms(self, args):
         rooms = await database.run(services.room_names)
-        await self.send(text_data=protocol.system_frame("\n".join(rooms)))
+        self.tell(protocol.system_frame("\n".join(rooms)))
 
     async def command_exit(self, args):
         self.fanout.remove(self.connection)
@@ -236,16 +250,16 @@ class TokenConsumer(ChatConsumer):
     async def move_to(self, room):
         if room.pk == self.session.room.pk:
             raise services.ChatError(f"you are already in room {room.name}")
-        # Leave locally first, so the `left` notice goes to the rest only.
+        # Out of the old room before the notices go out, so its `left` goes to the rest only,
+        # and in the new one, so it hears its own `joined`.
         self.fanout.leave(self.connection)
         try:
-            left = await database.run(services.switch_room, self.session, room)
+            moved = await database.run(services.switch_room, self.session, room)
         except database_unavailable.ERRORS:
             self.fanout.join(self.connection, self.session.room.key)  # still in its room
             raise
-        self.broker.publish(left)
         self.fanout.join(self.connection, room.key)
-        self.broker.publish(services.joined_notice(self.session))
+        self.broker.publish(moved)
 
     async def end_session(self):
         try:
@@ -259,9 +273,6 @@ class TokenConsumer(ChatConsumer):
     def error_text(self, error):
         return protocol.system_frame(str(error))
 
-    async def send_error(self, error):
-        await self.send(text_data=self.error_text(error))
-
     async def keep_alive(self):
         """Refresh the session's heartbeat, so it keeps its nickname; close once it was taken over."""
         while True:
@@ -273,7 +284,5 @@ class TokenConsumer(ChatConsumer):
                 continue
             if not held:
                 # Ended elsewhere: this process looked dead long enough for the nickname to be taken.
-                self.fanout.remove(self.connection)
-                await self.send_error(services.ChatError(f"session of {self.session.nickname} ended"))
-                await self.close()
+                await self.close_with(self.error_text(services.ChatError(f"session of {self.session.nickname} ended")))
                 return
