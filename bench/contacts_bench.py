@@ -161,7 +161,7 @@ def store_cost(count, batch=2000):
     rows = stream_rows(count)
     connection.ensure_connection()
     driver = connection.connection
-    upsert = services.upsert_sql().replace("%s", "?")
+    upsert = services.statements()["upsert"]  # SQLite's parameter style
     save_clock = f"UPDATE {Replica._meta.db_table} SET clock = ? WHERE id = ?"
     replica = Replica.objects.create(name="store-cost-sqlite").id
     batches = [

@@ -2,9 +2,10 @@
 
 Everything here runs on the event loop, so the clock has one owner: it ticks when a client's
 write is stamped, is pulled forward by every clock a peer sends, and is read for heartbeats,
-all on the loop. Database work goes through `contacts.services` on two threads: one stores
-writes in batches (in stamping order), one reads (ListAll, snapshots), so a big read never
-delays writes.
+all on the loop. Database work goes through `contacts.services` on two database threads
+(chatsite/core/database.py): one stores writes in batches (in stamping order), one reads
+(ListAll, snapshots), so a big read never delays writes. After a failed call the thread
+drops a connection that no longer answers, so the next call starts on a fresh one.
 
 A stamped write is never undone. If its batch fails, the batch is tried again until the
 database takes it; the clock is not rolled back, so no clock a peer was told about is ever
@@ -26,10 +27,9 @@ A peer must still never hold a write its origin then loses, and it does not, bec
 import asyncio
 import logging
 
-from django.db import connection, connections
 from django.utils import timezone
 
-from chatsite.core.db_thread import DatabaseThread
+from chatsite.core.database import DatabaseThread
 from contacts import services
 from contacts.clock import ClockExhausted, ClockOutOfRange
 from contacts.models import shown
@@ -42,19 +42,8 @@ log = logging.getLogger("contacts.replica")
 class Replica:
     """One replica: stamps and stores its writes, sends them to its peers, answers from its database."""
 
-    def __init__(
-        self,
-        name,
-        *,
-        batch_size=2000,
-        queue_size=20000,
-        clock_lease=10000,
-        store_retry_interval=1.0,
-        peer_buffer_limit=64 * 1024 * 1024,
-    ):
-        self.name = name
-        self.batch_size, self.queue_size, self.clock_lease = batch_size, queue_size, clock_lease
-        self.store_retry_interval, self.peer_buffer_limit = store_retry_interval, peer_buffer_limit
+    def __init__(self, name, config):
+        self.name, self.config = name, config
         self.replica_id = self.clock = None
         self.waiting = []  # Write, in stamping and arrival order
         self.storing = []  # the batch on the writer thread
@@ -69,11 +58,11 @@ class Replica:
         self.last_catchup_seconds = None  # for the metrics: see PeerLink.time_catchup
         self.writes, self.reads = DatabaseThread(f"{name}-writes"), DatabaseThread(f"{name}-reads")
 
-    async def open(self, tombstone_ttl):
+    async def open(self):
         """Load the replica and its clock; refuse (StaleReplica) one away from its peers for longer than the TTL."""
-        replica, self.clock = await self.on_writes(services.open_replica, self.name, self.clock_lease)
+        replica, self.clock = await self.on_writes(services.open_replica, self.name, self.config.clock_lease)
         self.replica_id, self.peers_seen_at = replica.id, replica.peers_seen_at
-        await self.on_writes(services.check_rejoin, replica, timezone.now(), tombstone_ttl)
+        await self.on_writes(services.check_rejoin, replica, timezone.now(), self.config.tombstone_ttl)
         return self
 
     async def close(self):
@@ -82,14 +71,13 @@ class Replica:
         await self.on_writes(services.release_clock, self.replica_id, self.clock.value)
         await self.note_alive(running=False)
         for thread in (self.writes, self.reads):
-            await thread.run(connections.close_all)
-            thread.close()
+            await thread.close()
 
     async def on_writes(self, function, *args):
-        return await self.writes.run(_with_connection, function, *args)
+        return await self.writes.run(function, *args)
 
     async def on_reads(self, function, *args):
-        return await self.reads.run(_with_connection, function, *args)
+        return await self.reads.run(function, *args)
 
     # --- the clock and the write queue ---
 
@@ -156,7 +144,7 @@ class Replica:
 
     async def reserve_clock(self):
         """Save a new reservation before stamping past the old one (rare: each stored batch renews it)."""
-        reserved = self.clock.next_reservation(self.clock_lease)
+        reserved = self.clock.next_reservation(self.config.clock_lease)
         if reserved <= self.clock.value:
             raise ClockExhausted(
                 f"{self.name}'s clock is at its limit {self.clock.limit}: no write can be stamped. "
@@ -165,7 +153,7 @@ class Replica:
         self.clock.reserve(await self.on_writes(services.reserve_clock, self.replica_id, reserved))
 
     async def until_room(self):
-        while len(self.waiting) >= self.queue_size:
+        while len(self.waiting) >= self.config.queue_size:
             self.has_room.clear()
             await self.has_room.wait()
 
@@ -183,11 +171,11 @@ class Replica:
                 self.has_writes.clear()
                 await self.has_writes.wait()
                 continue
-            batch = self.storing = self.waiting[: self.batch_size]
-            del self.waiting[: self.batch_size]
+            batch = self.storing = self.waiting[: self.config.batch_size]
+            del self.waiting[: self.config.batch_size]
             self.has_room.set()
             clock = self.clock.value
-            reserved = self.clock.next_reservation(self.clock_lease)
+            reserved = self.clock.next_reservation(self.config.clock_lease)
             while True:
                 try:
                     await self.on_writes(services.store_writes, self.replica_id, batch, clock, reserved)
@@ -197,9 +185,9 @@ class Replica:
                         "%s could not store %d writes; trying again in %s s",
                         self.name,
                         len(batch),
-                        self.store_retry_interval,
+                        self.config.store_retry_interval,
                     )
-                    await asyncio.sleep(self.store_retry_interval)
+                    await asyncio.sleep(self.config.store_retry_interval)
             self.clock.reserve(reserved)
             self.storing = []
             self.stored += len(batch)
@@ -239,7 +227,7 @@ class Replica:
             if link.name not in newest or link.opened > newest[link.name].opened:
                 newest[link.name] = link
         for link in newest.values():
-            if link.writer.transport.get_write_buffer_size() > self.peer_buffer_limit:
+            if link.writer.transport.get_write_buffer_size() > self.config.peer_buffer_limit:
                 # It will redial and ask for everything, so nothing is lost by dropping it.
                 log.warning("%s: peer %s is not reading; dropping the link", self.name, shown(link.name))
                 self.links.discard(link)
@@ -259,17 +247,9 @@ class Replica:
         except Exception as error:  # the page is only told late; the replica goes on
             log.warning("%s: cannot note that it is %s: %s", self.name, "running" if running else "stopped", error)
 
-    async def purge_tombstones(self, tombstone_ttl):
-        purged = await self.on_writes(services.purge_tombstones, self.replica_id, timezone.now() - tombstone_ttl)
+    async def purge_tombstones(self):
+        ttl = self.config.tombstone_ttl
+        purged = await self.on_writes(services.purge_tombstones, self.replica_id, timezone.now() - ttl)
         if purged:
-            log.info("%s purged %d tombstones older than %s", self.name, purged, tombstone_ttl)
+            log.info("%s purged %d tombstones older than %s", self.name, purged, ttl)
         return purged
-
-
-def _with_connection(function, *args):
-    try:
-        return function(*args)
-    except Exception:
-        # After a database error the next call starts on a fresh connection, not a dead one.
-        connection.close()
-        raise

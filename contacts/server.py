@@ -10,7 +10,6 @@ import logging
 import random
 import socket
 import time
-from datetime import timedelta
 
 from contacts import protocol
 from contacts.clock import ClockExhausted
@@ -34,34 +33,17 @@ class ReplicaServer:
     """A contacts replica: serves clients and peers on `listen`, dials every address in `peers`.
 
     Only the hosts of `peers` and `accept_peers` may speak to it as a server (contacts/peer_auth.py).
+    `config` is everything else it runs with (contacts/config.py).
     """
 
-    def __init__(
-        self,
-        name,
-        listen,
-        peers=(),
-        *,
-        accept_peers=(),
-        peer_secret=b"",
-        peer_proof_window=120.0,
-        heartbeat_interval=5.0,
-        read_timeout=10.0,
-        redial_min=0.1,
-        redial_max=5.0,
-        tombstone_ttl=timedelta(days=10),
-        purge_interval=3600.0,
-        **replica_settings,
-    ):
+    def __init__(self, name, listen, peers=(), *, accept_peers=(), config):
         self.name, self.listen, self.peers = name, listen, list(peers)
         self.wire_name = name.encode()
         self.peer_hosts = {host for host, _ in self.peers} | set(accept_peers)
-        self.gate, self.gate_refreshed = PeerGate(peer_secret, peer_proof_window), None
+        self.config = config
+        self.gate, self.gate_refreshed = PeerGate(config.peer_secret, config.peer_proof_window), None
         self.hello()  # a name that does not fit the wire (with its proof) fails at start, not at the first peer
-        self.heartbeat_interval, self.read_timeout = heartbeat_interval, read_timeout
-        self.redial_min, self.redial_max = redial_min, redial_max
-        self.tombstone_ttl, self.purge_interval = tombstone_ttl, purge_interval
-        self.replica = Replica(name, **replica_settings)
+        self.replica = Replica(name, config)
         self.tasks = set()
         # For the metrics (contacts/metrics.py), read by the metrics server's thread.
         self.peer_up = {f"{host}:{port}": False for host, port in self.peers}
@@ -80,7 +62,7 @@ class ReplicaServer:
         )
         self.listen = self.server.sockets[0].getsockname()[:2]
         try:
-            await self.replica.open(self.tombstone_ttl)
+            await self.replica.open()
         except BaseException:
             self.server.close()
             raise
@@ -124,7 +106,7 @@ class ReplicaServer:
         self.tasks.add(asyncio.current_task())
         host, port = writer.get_extra_info("peername")[:2]
         try:
-            async with asyncio.timeout(self.read_timeout):
+            async with asyncio.timeout(self.config.read_timeout):
                 hello = protocol.decode_handshake(await reader.readexactly(protocol.HANDSHAKE_SIZE))
             if hello.role == protocol.ROLE_CLIENT:
                 frames = self.frame_reader(reader, protocol.client_payload_size, protocol.decode_client_frame)
@@ -150,7 +132,8 @@ class ReplicaServer:
     async def admit_peer(self, host, hello):
         """PeerRefused unless `hello` comes from a peer; an unknown address first re-resolves the peers' hosts."""
         loop = asyncio.get_running_loop()
-        if normalised(host) not in self.gate.addresses and loop.time() - self.gate_refreshed > self.heartbeat_interval:
+        stale = loop.time() - self.gate_refreshed > self.config.heartbeat_interval
+        if normalised(host) not in self.gate.addresses and stale:
             await self.resolve_peers()  # at most once a heartbeat: a peer's host may have moved
         self.gate.admit(host, hello, time.time())
 
@@ -170,26 +153,26 @@ class ReplicaServer:
 
     async def serve_peer(self, name, reader, writer, outgoing):
         frames = self.frame_reader(reader, protocol.server_payload_size, protocol.decode_server_frame)
-        await PeerLink(name, frames, writer, outgoing).serve(self.replica, self.spawn, self.heartbeat_interval)
+        await PeerLink(name, frames, writer, outgoing).serve(self.replica, self.spawn, self.config.heartbeat_interval)
 
     async def watch_forever(self):
         """Cut connections stuck in the middle of a frame for longer than the read timeout."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.read_timeout / 4)
+            await asyncio.sleep(self.config.read_timeout / 4)
             for reader, since in list(self.mid_frame.items()):
-                if loop.time() - since > self.read_timeout:
-                    reader.set_exception(TimeoutError(f"half-sent frame for over {self.read_timeout} s"))
+                if loop.time() - since > self.config.read_timeout:
+                    reader.set_exception(TimeoutError(f"half-sent frame for over {self.config.read_timeout} s"))
 
     async def heartbeat_forever(self):
         """Beat on every link, drop peers silent for three beats (they get redialled), note peers heard."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.heartbeat_interval)
+            await asyncio.sleep(self.config.heartbeat_interval)
             data = HeartBeat(self.clock.value).encode()
             heard = False
             for link in list(self.replica.links):
-                if loop.time() - link.heard > 3 * self.heartbeat_interval:
+                if loop.time() - link.heard > 3 * self.config.heartbeat_interval:
                     link.cut(f"{link.name.decode(errors='replace')} silent for 3 heartbeats")
                 else:
                     link.send(data)
@@ -201,8 +184,8 @@ class ReplicaServer:
     async def purge_forever(self):
         """Purge tombstones older than the TTL, now and every purge interval."""
         while True:
-            await self.replica.purge_tombstones(self.tombstone_ttl)
-            await asyncio.sleep(self.purge_interval)
+            await self.replica.purge_tombstones()
+            await asyncio.sleep(self.config.purge_interval)
 
     async def dial_forever(self, address):
         """Keep one outgoing link to `address`, redialling with exponential backoff and jitter.
@@ -211,14 +194,14 @@ class ReplicaServer:
         replicas started together refuse each other's first dials, which is not news.
         """
         loop = asyncio.get_running_loop()
-        delay, unanswered_since, told = self.redial_min, loop.time(), False
+        delay, unanswered_since, told = self.config.redial_min, loop.time(), False
         while True:
             writer = None
             try:
                 try:
                     reader, writer = await asyncio.open_connection(*address, limit=1 << 20)
                 except OSError as error:
-                    if not told and loop.time() - unanswered_since >= 3 * self.heartbeat_interval:
+                    if not told and loop.time() - unanswered_since >= 3 * self.config.heartbeat_interval:
                         log.warning(
                             "%s: peer %s:%s does not answer (%s); redialling until it does", self.name, *address, error
                         )
@@ -226,9 +209,9 @@ class ReplicaServer:
                     raise DialFailed from error
                 unanswered_since, told = None, False
                 writer.write(self.hello())
-                async with asyncio.timeout(self.read_timeout):
+                async with asyncio.timeout(self.config.read_timeout):
                     name = protocol.decode_name(await reader.readexactly(protocol.NAME_WIDTH))
-                delay = self.redial_min
+                delay = self.config.redial_min
                 self.peer_up[f"{address[0]}:{address[1]}"] = True
                 await self.serve_peer(name, reader, writer, outgoing=True)
             except DialFailed:
@@ -243,7 +226,7 @@ class ReplicaServer:
                     self.mid_frame.pop(reader, None)
                     writer.close()
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self.redial_max)
+            delay = min(delay * 2, self.config.redial_max)
 
 
 class DialFailed(Exception):

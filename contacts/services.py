@@ -7,13 +7,15 @@ Nothing here changes a clock: the event loop stamps and observes (contacts/repli
 and these functions store what it decided.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from chatsite.core.sql import driver_cursor, statement
 from contacts.clock import LamportClock, Version, clock_limit
 from contacts.models import Contact, Replica, shown
 from contacts.protocol import ClientUpdate, Delete, Update
@@ -35,14 +37,13 @@ class ClockPastLimit(Exception):
     """A replica whose stored clock is past the limit (a frame from before the limit was enforced put it there)."""
 
 
-def open_replica(name, clock_lease=None):
+def open_replica(name, clock_lease):
     """The replica called `name` (created on first start) and its clock, with `clock_lease` ticks reserved.
 
     The clock resumes at the saved reservation, or past the newest stored row if that is
     greater, so it is beyond every clock this replica sent before it stopped. A replica
     whose clock is past the limit is refused (ClockPastLimit): `reset_clock` repairs it.
     """
-    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
     replica, _ = Replica.objects.get_or_create(name=name)
     newest_row = replica.contacts.aggregate(newest=Max("clock"))["newest"] or 0
     start, limit = max(replica.clock, replica.clock_reserved, newest_row), clock_limit(clock_lease)
@@ -57,14 +58,13 @@ def open_replica(name, clock_lease=None):
     return replica, clock
 
 
-def reset_clock(name, clock_lease=None):
+def reset_clock(name, clock_lease):
     """Bring a replica's clock back under the limit; returns (rows re-stamped, the new clock).
 
     Its rows stamped past the limit are stamped again, in their old order, just after the
     newest clock under it, so they still win over everything older and can be overwritten
     again. Peers learn the new clocks by AskForUpdate, and last-writer-wins merges them.
     """
-    clock_lease = settings.CONTACTS_CLOCK_LEASE if clock_lease is None else clock_lease
     limit = clock_limit(clock_lease)
     with transaction.atomic():
         replica = Replica.objects.select_for_update().filter(name=name).first()
@@ -136,45 +136,58 @@ def store_writes(replica_id, writes, clock, reserved):
     with transaction.atomic():
         if rows:
             upsert_contacts(rows)
-        clock_column, reserved_column, id_column = columns(Replica, "clock", "clock_reserved", "id")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table(Replica)} SET {clock_column} = %s, {reserved_column} = %s WHERE {id_column} = %s",
-                [clock, reserved, replica_id],
-            )
+        with driver_cursor(connection) as cursor:
+            cursor.execute(statements()["save clock"], (clock, reserved, replica_id))
     return len(rows)
 
 
-def table(model):
-    return connection.ops.quote_name(model._meta.db_table)
+# --- raw SQL of the hot paths (chatsite/core/sql.py): there the ORM costs more than the query
 
 
-def columns(model, *fields):
-    """The quoted columns of `fields` (`user` is a reserved word in PostgreSQL)."""
-    return [connection.ops.quote_name(model._meta.get_field(field).column) for field in fields]
+@functools.cache
+def statements(using="default"):
+    """The SQL of the hot paths for the database `using`, in its driver's parameter style."""
+    connection = connections[using]
+    return {
+        # INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
+        "upsert": statement(
+            connection,
+            Contact,
+            "INSERT INTO {table} ({replica}, {user}, {name}, {phone}, {clock}, {deleted}, {deleted_at}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT ({replica}, {user}, {name}) DO UPDATE SET "
+            "{phone} = excluded.{phone}, {clock} = excluded.{clock}, {deleted} = excluded.{deleted}, "
+            "{deleted_at} = excluded.{deleted_at}",
+        ),
+        "save clock": statement(
+            connection, Replica, "UPDATE {table} SET {clock} = %s, {clock_reserved} = %s WHERE {id} = %s"
+        ),
+        "list": statement(
+            connection,
+            Contact,
+            "SELECT {name}, {phone} FROM {table} WHERE {replica} = %s AND {user} = %s AND {deleted} = %s "
+            "ORDER BY {name}",
+        ),
+    }
 
 
-UPSERT_FIELDS = ("replica", "user", "name", "phone", "clock", "deleted", "deleted_at")
+@functools.lru_cache(maxsize=64)
+def versions_statement(users, names, using="default"):
+    """The SQL of `stored_versions` for `users` users and `names` contact names."""
+    return statement(
+        connections[using],
+        Contact,
+        "SELECT {user}, {name}, {clock}, {deleted}, {phone} FROM {table} WHERE {replica} = %s "
+        f"AND {{user}} IN ({', '.join(['%s'] * users)}) AND {{name}} IN ({', '.join(['%s'] * names)})",
+    )
 
 
 def upsert_contacts(rows):
     """Insert or overwrite (replica_id, user, name, phone, clock, deleted, deleted_at) rows in one statement.
 
-    Raw SQL because the ORM's bulk_create costs ~200 µs a row here, which caps a replica
-    far below 15,000 updates/s; INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
+    Raw SQL: the ORM's bulk_create would cap a replica far below its rate (bench/README.md).
     """
-    with connection.cursor() as cursor:
-        cursor.executemany(upsert_sql(), rows)
-
-
-def upsert_sql():
-    """The statement of `upsert_contacts`, with `%s` placeholders."""
-    names = columns(Contact, *UPSERT_FIELDS)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in names[3:])
-    return (
-        f"INSERT INTO {table(Contact)} ({', '.join(names)}) "
-        f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({', '.join(names[:3])}) DO UPDATE SET {updates}"
-    )
+    with driver_cursor(connection) as cursor:
+        cursor.executemany(statements()["upsert"], rows)
 
 
 def stored_versions(replica_id, keys):
@@ -184,17 +197,10 @@ def stored_versions(replica_id, keys):
     of a change to the other replicas, where the ORM's query building costs more than the query.
     """
     users, names = sorted({user for user, _ in keys}), sorted({name for _, name in keys})
-    replica, user, name, clock, deleted, phone = columns(
-        Contact, "replica", "user", "name", "clock", "deleted", "phone"
-    )
     found = {}
     for chunk in _chunks(users, 500):
-        sql = (
-            f"SELECT {user}, {name}, {clock}, {deleted}, {phone} FROM {table(Contact)} WHERE {replica} = %s "
-            f"AND {user} IN ({', '.join(['%s'] * len(chunk))}) AND {name} IN ({', '.join(['%s'] * len(names))})"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [replica_id, *chunk, *names])
+        with driver_cursor(connection) as cursor:
+            cursor.execute(versions_statement(len(chunk), len(names)), [replica_id, *chunk, *names])
             for row_user, row_name, row_clock, row_deleted, row_phone in cursor.fetchall():
                 key = bytes(row_user), bytes(row_name)
                 if key in keys:
@@ -260,13 +266,8 @@ def list_contacts(replica_id, user):
     building would cost more than the query. Binary columns sort as bytes on SQLite and
     PostgreSQL, and the unique index (replica, user, name) hands the rows over in that order.
     """
-    replica, user_column, name, phone, deleted = columns(Contact, "replica", "user", "name", "phone", "deleted")
-    sql = (
-        f"SELECT {name}, {phone} FROM {table(Contact)} WHERE {replica} = %s AND {user_column} = %s "
-        f"AND {deleted} = %s ORDER BY {name}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [replica_id, user, False])
+    with driver_cursor(connection) as cursor:
+        cursor.execute(statements()["list"], (replica_id, user, False))
         return [(bytes(name), bytes(phone)) for name, phone in cursor.fetchall()]
 
 

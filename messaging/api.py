@@ -11,6 +11,7 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.response import Response
 
 from chatsite.core.api import PublicAPIView
+from chatsite.core.names import MAX_NAME_LENGTH
 from chatsite.core.schema import ERROR
 from messaging import protocol, services
 
@@ -70,7 +71,7 @@ class SettingsView(PublicAPIView):
                 "result": {
                     "max_message_length": settings.CHAT_MAX_MESSAGE_LENGTH,
                     "max_room_title_length": protocol.MAX_ROOM_NAME_LENGTH,
-                    "max_username_length": protocol.MAX_USERNAME_LENGTH,
+                    "max_username_length": MAX_NAME_LENGTH,
                     "max_messages_in_room": settings.CHAT_MAX_MESSAGES_IN_ROOM,
                     "uptime": time.monotonic_ns() - STARTED_NS,
                 }

@@ -3,13 +3,11 @@
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
-from chatsite.core import database_unavailable, metrics
+from chatsite.core import database, database_unavailable
 from chatsite.core.consumers import ProjectConsumer
-from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from messaging import protocol, services
 from messaging.broker import get_broker
 from messaging.fanout import connection_for
@@ -35,7 +33,14 @@ class ChatEntrance:
 
 
 class ChatConsumer(ProjectConsumer):
-    """Frame size and rate limits shared by both dialects, and the socket's place in the fan-out."""
+    """What both dialects share: the socket's place in the fan-out, and the two ways a frame reaches it.
+
+    A frame for this socket alone goes out with `tell()`, behind the broadcast frames already
+    written to it, so an answer never overtakes what was sent before it; a socket's last
+    frame goes out with `close_with()`, straight out and followed by the close frame.
+    Frames for other sockets are broadcasts: services return them, and whoever awaited the
+    write publishes them through the broker once it has committed (docs/architecture.md).
+    """
 
     # Broadcasts reach sockets through the broker and the local fan-out, never as a layer
     # message per client, so a consumer needs no channel of its own (an alias that is not
@@ -43,7 +48,6 @@ class ChatConsumer(ProjectConsumer):
     channel_layer_alias = "messaging.consumers-use-the-broker"
 
     async def websocket_connect(self, message):
-        self.bucket = frame_bucket()
         self.closing = False
         self.broker = get_broker()
         self.fanout = self.broker.fanout
@@ -55,19 +59,28 @@ class ChatConsumer(ProjectConsumer):
         if self.closing:
             return  # frames already in flight after we closed: nobody is listening for the answers
         text, data = message.get("text"), message.get("bytes")
-        if frame_too_big(text, data, settings.WS_MAX_FRAME_BYTES):
-            metrics.websocket_closed(metrics.TOO_BIG)
-            await self.close(code=MESSAGE_TOO_BIG)
+        if not await self.frame_allowed(text, data):
             return
         if text is None:
             text = (data or b"").decode("utf-8", "replace")
-        if not self.bucket.take():
-            metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
-            await self.send_error(
-                protocol.ProtocolError(f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second")
-            )
-            return
         await self.receive(text_data=text)
+
+    async def refuse_frame(self, reason):
+        await self.send_error(protocol.ProtocolError(reason))
+
+    def tell(self, *texts):
+        """Frames for this socket alone, in order with the broadcasts written to it."""
+        self.connection.write(list(texts))
+
+    async def send_error(self, error):
+        self.tell(self.error_text(error))
+
+    async def close_with(self, text):
+        """Leave the fan-out, send `text` as this socket's last frame, and close right behind it."""
+        self.fanout.remove(self.connection)
+        # Straight out, not queued behind the broadcasts: the close frame follows at once.
+        await self.send(text_data=text)
+        await self.close()
 
     async def close(self, code=None, reason=None):
         self.closing = True
@@ -107,7 +120,7 @@ class NaneConsumer(ChatConsumer):
             await self.send_error(error)
             return
         if frame is protocol.PING:
-            self.connection.write([protocol.PONG_FRAME])
+            self.tell(protocol.PONG_FRAME)
         elif isinstance(frame, protocol.Recover):
             await self.recover(frame)
         else:
@@ -123,12 +136,9 @@ class NaneConsumer(ChatConsumer):
 
     async def name_lost(self):
         """Another speaker took the name while this node could not refresh it (nane_names.py)."""
-        self.fanout.remove(self.connection)
-        # Straight out, not queued behind the broadcasts: the close frame follows at once.
-        await self.send(
-            text_data=self.error_text(services.ChatError(f"username {self.username} is now held by someone else"))
+        await self.close_with(
+            self.error_text(services.ChatError(f"username {self.username} is now held by someone else"))
         )
-        await self.close()
 
     async def post(self, frame):
         try:
@@ -143,13 +153,13 @@ class NaneConsumer(ChatConsumer):
         # Live frames wait from here on, so whatever the query below misses is among them.
         self.fanout.hold(self.connection)
         try:
-            replay = await database_sync_to_async(services.replay)(frame)
+            replay = await database.run(services.replay, frame)
             await self.connection.write_paced(replay.frames, settings.WS_MAX_SEND_BUFFER_BYTES // 4)
         except (services.ChatError, *database_unavailable.ERRORS) as error:
             if (live := self.fanout.release(self.connection)) is not None:
                 text = str(error) if isinstance(error, services.ChatError) else database_unavailable.MESSAGE
                 refusal = protocol.ProtocolError(text, frame.client_id, frame.has_id)
-                self.connection.write([self.error_text(refusal), *live])
+                self.tell(self.error_text(refusal), *live)
             return
         except BaseException:
             self.fanout.release(self.connection)
@@ -158,7 +168,7 @@ class NaneConsumer(ChatConsumer):
         if (live := self.fanout.release(self.connection)) is None:
             return  # closed meanwhile
         trail = replay.trail()
-        self.connection.write(replay.ending(live, trail))
+        self.tell(*replay.ending(live, trail))
         if not trail.done:
             self.fanout.follow(self.connection, trail)
 
@@ -166,10 +176,6 @@ class NaneConsumer(ChatConsumer):
         if not isinstance(error, protocol.ProtocolError):
             error = protocol.ProtocolError(str(error))
         return protocol.nane_error(error)
-
-    async def send_error(self, error):
-        # Through the connection, so an answer never overtakes the frames sent before it.
-        self.connection.write([self.error_text(error)])
 
 
 class TokenConsumer(ChatConsumer):
@@ -180,7 +186,7 @@ class TokenConsumer(ChatConsumer):
     async def connect(self):
         handshake = self.scope["chat_handshake"]
         self.session = self.heartbeat = None
-        session = await database_sync_to_async(services.open_session)(handshake.token)
+        session = await database.run(services.open_session, handshake.token)
         if session is None:
             await self.close()
             return
@@ -216,25 +222,25 @@ class TokenConsumer(ChatConsumer):
         await get_writer().post(services.Post(room.name, self.session.nickname, body))
 
     async def command_setnick(self, args):
-        self.broker.publish(await database_sync_to_async(services.set_nickname)(self.session, args["nickname"]))
+        self.broker.publish(await database.run(services.set_nickname, self.session, args["nickname"]))
 
     async def command_switchroom(self, args):
-        room = await database_sync_to_async(services.find_room)(args["room"])
+        room = await database.run(services.find_room, args["room"])
         if room is None:
             raise services.ChatError(f"room {args['room']} does not exist")
         await self.move_to(room)
 
     async def command_createroom(self, args):
-        room = await database_sync_to_async(services.create_room)(args["name"])
+        room = await database.run(services.create_room, args["name"])
         await self.move_to(room)
 
     async def command_listusers(self, args):
-        users = await database_sync_to_async(services.users_in)(self.session.room)
-        await self.send(text_data=protocol.system_frame("\n".join(users)))
+        users = await database.run(services.users_in, self.session.room)
+        self.tell(protocol.system_frame("\n".join(users)))
 
     async def command_listrooms(self, args):
-        rooms = await database_sync_to_async(services.room_names)()
-        await self.send(text_data=protocol.system_frame("\n".join(rooms)))
+        rooms = await database.run(services.room_names)
+        self.tell(protocol.system_frame("\n".join(rooms)))
 
     async def command_exit(self, args):
         self.fanout.remove(self.connection)
@@ -244,20 +250,20 @@ class TokenConsumer(ChatConsumer):
     async def move_to(self, room):
         if room.pk == self.session.room.pk:
             raise services.ChatError(f"you are already in room {room.name}")
-        # Leave locally first, so the `left` notice goes to the rest only.
+        # Out of the old room before the notices go out, so its `left` goes to the rest only,
+        # and in the new one, so it hears its own `joined`.
         self.fanout.leave(self.connection)
         try:
-            left = await database_sync_to_async(services.switch_room)(self.session, room)
+            moved = await database.run(services.switch_room, self.session, room)
         except database_unavailable.ERRORS:
             self.fanout.join(self.connection, self.session.room.key)  # still in its room
             raise
-        self.broker.publish(left)
         self.fanout.join(self.connection, room.key)
-        self.broker.publish(services.joined_notice(self.session))
+        self.broker.publish(moved)
 
     async def end_session(self):
         try:
-            left = await database_sync_to_async(services.end_session)(self.session)
+            left = await database.run(services.end_session, self.session)
         except database_unavailable.ERRORS as error:
             # Its heartbeat stops with the socket, so the nickname is freed once stale (CHAT_SESSION_STALE_AFTER).
             log.warning("Chat session %s could not be ended: %s", self.session.nickname, error)
@@ -267,21 +273,16 @@ class TokenConsumer(ChatConsumer):
     def error_text(self, error):
         return protocol.system_frame(str(error))
 
-    async def send_error(self, error):
-        await self.send(text_data=self.error_text(error))
-
     async def keep_alive(self):
         """Refresh the session's heartbeat, so it keeps its nickname; close once it was taken over."""
         while True:
             await asyncio.sleep(settings.CHAT_SESSION_HEARTBEAT_INTERVAL)
             try:
-                held = await database_sync_to_async(services.refresh_session)(self.session)
+                held = await database.run(services.refresh_session, self.session)
             except Exception:
                 log.exception("Heartbeat of chat session %s failed; trying again", self.session.nickname)
                 continue
             if not held:
                 # Ended elsewhere: this process looked dead long enough for the nickname to be taken.
-                self.fanout.remove(self.connection)
-                await self.send_error(services.ChatError(f"session of {self.session.nickname} ended"))
-                await self.close()
+                await self.close_with(self.error_text(services.ChatError(f"session of {self.session.nickname} ended")))
                 return

@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from chatsite.core.names import MAX_KEY_LENGTH, name_key
+from chatsite.core.names import MAX_KEY_LENGTH, MAX_NAME_LENGTH, name_key
+from messaging.protocol import MAX_ROOM_NAME_LENGTH
 
 
 def room_key(name):
@@ -26,7 +27,7 @@ class Room(models.Model):
 
     # A lower-cased name can be longer than the name itself ("İ" → "i̇"), hence 200.
     key = models.CharField(max_length=200, unique=True)
-    name = models.CharField(max_length=50, help_text="The first spelling the room was given.")
+    name = models.CharField(max_length=MAX_ROOM_NAME_LENGTH, help_text="The first spelling the room was given.")
     created = models.DateTimeField(default=timezone.now)
     # Sequence of the newest message: the history cap deletes by range on (room, seq)
     # instead of counting or scanning the room's messages.
@@ -46,7 +47,7 @@ class Message(models.Model):
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     seq = models.BigIntegerField(editable=False)
-    sender = models.CharField(max_length=50)
+    sender = models.CharField(max_length=MAX_NAME_LENGTH)
     text = models.TextField()
     # NULL (no id given) differs from "" (an empty id given): both are echoed as sent.
     client_id = models.CharField(  # noqa: DJ001
@@ -104,7 +105,7 @@ class ChatSession(models.Model):
     in that exact spelling, on any node; each node's heartbeat keeps it (messaging/nane_names.py).
     """
 
-    nickname = models.CharField(max_length=50, help_text="The name as its speaker spelled it.")
+    nickname = models.CharField(max_length=MAX_NAME_LENGTH, help_text="The name as its speaker spelled it.")
     key = models.CharField(max_length=MAX_KEY_LENGTH, editable=False, help_text="The name as compared (name_key).")
     dialect = models.CharField(max_length=5, choices=Dialect.choices, default=Dialect.TOKEN)
     issued = models.DateTimeField(default=timezone.now)

@@ -12,9 +12,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chatsite.core import database
 from chatsite.core.names import name_key
 from messaging import services
 from messaging.broker import per_loop
@@ -41,7 +41,7 @@ class NaneNames:
         async with self.lock(key):
             holding = self.held.get(key)
             if holding is None:
-                session_id = await database_sync_to_async(services.claim_nane_name)(username)
+                session_id = await database.run(services.claim_nane_name, username)
                 if session_id is None:
                     return False
                 holding = self.held[key] = Holding(username, session_id)
@@ -63,7 +63,7 @@ class NaneNames:
                 return
             del self.held[key]
             try:
-                await database_sync_to_async(services.release_nane_name)(holding.session_id)
+                await database.run(services.release_nane_name, holding.session_id)
             except Exception:
                 # Not refreshed any more: the name is free once stale (CHAT_SESSION_STALE_AFTER).
                 log.exception("chat: freeing the nane name %s failed; it frees itself when stale", username)
@@ -77,7 +77,7 @@ class NaneNames:
             await asyncio.sleep(settings.CHAT_SESSION_HEARTBEAT_INTERVAL)
             keys = {holding.session_id: key for key, holding in self.held.items()}
             try:
-                lost = await database_sync_to_async(services.refresh_nane_names)(list(keys))
+                lost = await database.run(services.refresh_nane_names, list(keys))
             except Exception:
                 log.exception("chat: the heartbeat of %d nane names failed; trying again", len(keys))
                 continue
@@ -94,7 +94,7 @@ class NaneNames:
             holding = self.held.get(key)
             if holding is None or holding.session_id != lost_id:
                 return
-            session_id = await database_sync_to_async(services.claim_nane_name)(holding.username)
+            session_id = await database.run(services.claim_nane_name, holding.username)
             if session_id is not None:
                 holding.session_id = session_id
                 return

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from chatsite.core import client_json
-from chatsite.core.names import name_key, name_problem
+from chatsite.core.names import MAX_NAME_LENGTH, name_key, name_problem
 
 MAX_ROOM_NAME_LENGTH = 50
-MAX_USERNAME_LENGTH = 50
 MAX_CLIENT_ID_LENGTH = 200
 # Message numbers are 64-bit columns (Message.seq); a bigger one cannot name a message.
 MAX_SEQ = 2**63 - 1
@@ -37,13 +36,13 @@ def _dumps(value):
 
 
 def clean_room_name(name):
-    """A room name trimmed; raises ProtocolError unless 1-50 characters."""
+    """A room name trimmed; raises ProtocolError unless 1 to MAX_ROOM_NAME_LENGTH characters."""
     return clean_text(name, MAX_ROOM_NAME_LENGTH, field="room")
 
 
 def clean_username(name):
-    """A nane username trimmed; raises ProtocolError unless 1-50 visible characters and not `system` in any spelling."""
-    name = clean_text(name or "", MAX_USERNAME_LENGTH, field="username")
+    """A nane username trimmed; ProtocolError unless 1 to MAX_NAME_LENGTH visible characters, not `system`."""
+    name = clean_text(name or "", MAX_NAME_LENGTH, field="username")
     problem = name_problem(name, field="username")
     if problem:
         raise ProtocolError(problem)
@@ -56,8 +55,8 @@ def nickname_problem(nickname):
     """Why a token-dialect nickname is invalid, or None when it is fine."""
     if not isinstance(nickname, str) or not nickname:
         return "nickname is empty"
-    if len(nickname) > MAX_USERNAME_LENGTH:
-        return f"nickname {nickname} is longer than {MAX_USERNAME_LENGTH} characters"
+    if len(nickname) > MAX_NAME_LENGTH:
+        return f"nickname {nickname} is longer than {MAX_NAME_LENGTH} characters"
     if not NICKNAME_RE.fullmatch(nickname):  # `$` alone would let a trailing newline through
         return f"invalid nickname {nickname}: use a letter or _ first, then at least one letter, digit, _ or -"
     if name_key(nickname) == SYSTEM:

@@ -1,5 +1,10 @@
-"""Every write of the chat. Writes return the Broadcast that announces them, for the
-caller to publish once the write has committed (its database hop has returned)."""
+"""Every write of the chat, and what each announces.
+
+A write returns the Broadcast that announces it; services never send. The caller hands it
+to the broker (messaging/broker.py) once the write has committed, that is once its
+database hop has returned: the writer for messages, the token consumer for its session's
+notices (docs/architecture.md, "Who broadcasts").
+"""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -375,11 +380,12 @@ def joined_notice(session):
 
 
 def switch_room(session, room):
-    """Move a session to another room; returns the old room's `left` (`joined` is the caller's next step)."""
+    """Move a session to another room; returns `left` for the old room and `joined` for the new one."""
     old = session.room
     ChatSession.objects.filter(pk=session.pk).update(room=room)
     session.room = room
-    return notice(old, f"{session.nickname} left") if old is not None else Broadcast()
+    left = notice(old, f"{session.nickname} left") if old is not None else Broadcast()
+    return Broadcast(rooms={**left.rooms, **joined_notice(session).rooms})
 
 
 def set_nickname(session, nickname):

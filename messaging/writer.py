@@ -13,7 +13,7 @@ import logging
 
 from django.conf import settings
 
-from chatsite.core.db_thread import DatabaseThread
+from chatsite.core.database import DatabaseThread
 from chatsite.core.metrics import CHAT_MESSAGES
 from messaging import services
 from messaging.broker import get_broker, per_loop

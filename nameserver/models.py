@@ -7,6 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+# A registration's name has at most this many characters (the API's rule and the column).
+MAX_NAME_LENGTH = 140
+
 
 def ttl_cutoff(now=None):
     """The oldest `connected` time that still counts as live."""
@@ -27,7 +30,7 @@ class Registration(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ip = models.GenericIPAddressField("IP address", unpack_ipv4=False)
     port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
-    name = models.CharField(max_length=140)
+    name = models.CharField(max_length=MAX_NAME_LENGTH)
     # Not indexed: every heartbeat moves `connected`, and an index on it cost each one a
     # second b-tree update (and, on PostgreSQL, the cheap in-place HOT update). What an
     # index would speed up, the pruner's DELETE, scans a table of live clients once a second.

@@ -7,6 +7,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import SkipField, empty
 
+from nameserver.models import MAX_NAME_LENGTH
+
 
 class StrictJSONType:
     """Refuse a value of the wrong JSON type; DRF would coerce "1234" → 1234, 7 → UUID(int=7)."""
@@ -83,7 +85,7 @@ class RegisterSerializer(FlatSerializer):
     port = JSONIntegerField(min_value=1, max_value=65535)
     name = JSONStringField(
         min_length=1,
-        max_length=140,
+        max_length=MAX_NAME_LENGTH,
         trim_whitespace=False,
         validators=[RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")],
     )
@@ -102,7 +104,7 @@ LIVE_MAP_SCHEMA = {
             "ip": {"type": "string"},
             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
             "connected": {"type": "string", "format": "date-time"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 140},
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
         },
         "required": ["ip", "port", "connected", "name"],
     },

@@ -9,14 +9,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.core.api import FromOurPages, PublicAPIView
+from chatsite.core.names import MAX_NAME_LENGTH
 from chatsite.core.origin import foreign_page
 from signaling import identity, services
-from signaling.protocol import USERNAME_MAX_LENGTH, USERNAME_PATTERN, ClientError, clean_username
+from signaling.protocol import USERNAME_PATTERN, ClientError, clean_username
 
 STATUS = inline_serializer("SignalingStatus", {"status": serializers.CharField(), "message": serializers.CharField()})
 USERNAME = inline_serializer(
     "Username",
-    {"username": serializers.RegexField(USERNAME_PATTERN.pattern, min_length=1, max_length=USERNAME_MAX_LENGTH)},
+    {"username": serializers.RegexField(USERNAME_PATTERN.pattern, min_length=1, max_length=MAX_NAME_LENGTH)},
 )
 
 

@@ -3,13 +3,11 @@
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from django.conf import settings
 
-from chatsite.core import metrics
+from chatsite.core import database, metrics
 from chatsite.core.consumers import ProjectConsumer
-from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big
 from signaling import identity, services
 from signaling.protocol import (
     ClientError,
@@ -40,44 +38,42 @@ class SignalingConsumer(ProjectConsumer):
     async def connect(self):
         # Claim before accepting, so a client whose socket opens is already reachable; refusals
         # still accept, because a cause frame and a close code can only follow an open socket.
-        user = await database_sync_to_async(user_of)(self.scope)
-        if user and await database_sync_to_async(services.claim_connection)(user, self.channel_name):
+        user = await database.run(user_of, self.scope)
+        if user and await database.run(services.claim_connection, user, self.channel_name):
             self.user = user  # from here on, disconnect() releases the row whatever happens
         await self.accept()
         if not user:
             return await self.close_because("UNAUTHENTICATED", UNAUTHENTICATED_OR_TAKEN)
         if not self.user:
             return await self.close_because("ALREADY_EXISTS", UNAUTHENTICATED_OR_TAKEN)
-        self.bucket = frame_bucket()
         self.heartbeat = asyncio.create_task(self.keep_alive())
 
     async def receive(self, text_data=None, bytes_data=None):
         if not self.user:
             return  # closing: no longer reachable, so it may not send either
-        if frame_too_big(text_data, bytes_data, settings.WS_MAX_FRAME_BYTES):
-            metrics.websocket_closed(metrics.TOO_BIG)
-            return await self.close(code=MESSAGE_TOO_BIG)
+        if not await self.frame_allowed(text_data, bytes_data):
+            return
         try:
-            if not self.bucket.take():
-                metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
-                raise ClientError(f"too many frames: at most {settings.WS_RATE_PER_SECOND:g} a second")
             if text_data is None:
                 raise ClientError("frames must be JSON text, not binary")
             await self.forward(parse_signal(text_data))
         except ClientError as error:
-            await self.send(text_data=error_frame(str(error)))
+            await self.refuse_frame(str(error))
+
+    async def refuse_frame(self, reason):
+        await self.send(text_data=error_frame(reason))
 
     async def disconnect(self, code):
         if self.heartbeat:
             self.heartbeat.cancel()
         if self.user:
-            await database_sync_to_async(services.release_connection)(self.user.pk, self.channel_name)
+            await database.run(services.release_connection, self.user.pk, self.channel_name)
             self.user = None
 
     # --- Command helpers ---
 
     async def forward(self, signal):
-        channel_name = await database_sync_to_async(services.live_channel_name)(signal.target)
+        channel_name = await database.run(services.live_channel_name, signal.target)
         if not channel_name:
             return await self.send(text_data=target_not_found_frame(signal.target))
         try:
@@ -108,7 +104,7 @@ class SignalingConsumer(ProjectConsumer):
         while True:
             await asyncio.sleep(settings.SIGNALING_HEARTBEAT_INTERVAL)
             try:
-                held = await database_sync_to_async(services.refresh_connection)(self.user.pk, self.channel_name)
+                held = await database.run(services.refresh_connection, self.user.pk, self.channel_name)
             except Exception:
                 logger.exception("Heartbeat of %s failed; trying again", self.user)
                 continue

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from chatsite.core.names import MAX_KEY_LENGTH, name_key
+from chatsite.core.names import MAX_KEY_LENGTH, MAX_NAME_LENGTH, name_key
 from signaling.protocol import ClientError, clean_username
 
 
@@ -44,7 +44,9 @@ class SignalingUserQuerySet(models.QuerySet):
 class SignalingUser(models.Model):
     """A registered identity (the seed's UserStore)."""
 
-    username = models.CharField(max_length=50, validators=[validate_username], help_text="As first spelled.")
+    username = models.CharField(
+        max_length=MAX_NAME_LENGTH, validators=[validate_username], help_text="As first spelled."
+    )
     # Normalising can lengthen a name (NFKC, case folding), hence the room.
     key = models.CharField(
         max_length=MAX_KEY_LENGTH, unique=True, editable=False, help_text="The username as compared (name_key)."

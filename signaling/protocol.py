@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatsite.core import client_json
-from chatsite.core.names import name_problem
+from chatsite.core.names import MAX_NAME_LENGTH, name_problem
 
-USERNAME_MAX_LENGTH = 50
 # \w is Unicode-aware: letters and digits of any script, and "_".
 USERNAME_PATTERN = re.compile(r"[\w.-]+")
 
@@ -27,8 +26,8 @@ def clean_username(value):
     username = value.strip()
     if not username:
         raise ClientError("username must not be empty")
-    if len(username) > USERNAME_MAX_LENGTH:
-        raise ClientError(f"username must be at most {USERNAME_MAX_LENGTH} characters")
+    if len(username) > MAX_NAME_LENGTH:
+        raise ClientError(f"username must be at most {MAX_NAME_LENGTH} characters")
     if not USERNAME_PATTERN.fullmatch(username):
         raise ClientError("username may only contain letters, digits, '_', '-' and '.'")
     # Letters that draw nothing (a Hangul filler) match \w, and keys of some names outgrow their column.

@@ -6,8 +6,10 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from chatsite.core import metrics
+from chatsite.core.limits import MESSAGE_TOO_BIG, frame_bucket, frame_too_big, too_many_frames
 from chatsite.core.metrics import WEBSOCKET_CONNECTIONS
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol=subprotocol, headers=headers)
+        self.bucket = frame_bucket()
         # Once per socket, not per frame; the path comes from the routes, so its values are few.
         self.open_gauge = WEBSOCKET_CONNECTIONS.labels(self.scope["path"])
         self.open_gauge.inc()
@@ -66,11 +69,32 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
         # Channels closes stale DB connections before every event, client frames and layer
         # events alike: a thread hop per frame. Our DB work goes through
-        # database_sync_to_async, which does that in its own thread.
+        # chatsite.core.database, whose threads do that around each call.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def frame_allowed(self, text_data, bytes_data):
+        """Whether a client's frame is within the limits of every socket (docs/protocols/websockets.md#limits).
+
+        A frame over WS_MAX_FRAME_BYTES closes the socket with 1009. One over the rate
+        (WS_RATE_PER_SECOND, WS_RATE_BURST) is dropped, and the client told why through
+        `refuse_frame()`; the socket stays open.
+        """
+        if frame_too_big(text_data, bytes_data, settings.WS_MAX_FRAME_BYTES):
+            metrics.websocket_closed(metrics.TOO_BIG)
+            await self.close(code=MESSAGE_TOO_BIG)
+            return False
+        if not self.bucket.take():
+            metrics.WEBSOCKET_FRAMES_REFUSED.labels(metrics.RATE).inc()
+            await self.refuse_frame(too_many_frames())
+            return False
+        return True
+
+    async def refuse_frame(self, reason):
+        """Tell the client a frame of its was not handled, and why, in its dialect's error frame."""
+        raise NotImplementedError
 
     async def websocket_disconnect(self, message):
         await self.release(message.get("code", ABNORMAL_CLOSURE))

@@ -20,6 +20,11 @@ def frame_too_big(text_data, bytes_data, limit):
     return len(bytes_data or b"") > limit
 
 
+def too_many_frames():
+    """What a client over the rate limit is told, in its dialect's error frame (the same words in every dialect)."""
+    return f"too many messages: at most {settings.WS_RATE_PER_SECOND:g} per second"
+
+
 def frame_bucket():
     """The rate limit of one WebSocket: WS_RATE_PER_SECOND frames a second, WS_RATE_BURST at once."""
     return TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)

@@ -11,6 +11,9 @@ not folded: docs/differences.md says why.
 
 import unicodedata
 
+# A name as its speaker spells it (a chat nickname or nane username, a signaling
+# username) has at most this many characters: the apps' rules and columns share it.
+MAX_NAME_LENGTH = 50
 # Keys are stored in columns of this many characters. NFKC can make one character many
 # (U+FDFA becomes 18), so a name within its length limit can still have a longer key.
 MAX_KEY_LENGTH = 200

@@ -1,4 +1,8 @@
-"""SQL of the hot paths, run on the database driver's own cursor.
+"""SQL of the hot paths, run on the database driver's own cursor: the project's one way to write raw SQL.
+
+Every raw statement on the project's tables (messaging/store.py, nameserver/store.py,
+contacts/services.py) is a `statement()` template, made once per database, run on a
+`driver_cursor()`.
 
 Django's ORM compiles a query again on every call, and its cursor wrapper rewrites the
 placeholders and wraps every call; on the hot paths that costs more than the database

@@ -3,8 +3,12 @@
 from dataclasses import dataclass
 
 from contacts import services
+from contacts.config import ReplicaConfig
 from contacts.protocol import ClientDelete, ClientUpdate
 from contacts.replica import Replica
+
+# The clock reservation a replica makes with the settings' CONTACTS_CLOCK_LEASE.
+LEASE = ReplicaConfig.from_settings().clock_lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +26,7 @@ def apply_batch(replica_id, clock, ops, lease=10):
     clock that the replica refuses raises its ClockOutOfRange, after the frames before it
     were queued.
     """
-    replica = Replica(f"replica-{replica_id}", clock_lease=lease)
+    replica = Replica(f"replica-{replica_id}", ReplicaConfig.from_settings(clock_lease=lease))
     replica.replica_id, replica.clock = replica_id, clock
     stamped = []
     try:

@@ -6,18 +6,21 @@ import socket
 import threading
 from contextlib import contextmanager
 
+from contacts.config import ReplicaConfig
 from contacts.protocol import HeartBeat
 from contacts.server import ReplicaServer
 from tests.contacts.conftest import RawConnection
 
 
 @contextmanager
-def replica_in_thread(name, **settings):
-    """A ReplicaServer on 127.0.0.1 with its event loop on a thread; yields it once it listens."""
+def replica_in_thread(name, **config):
+    """A ReplicaServer on 127.0.0.1 with its event loop on a thread, `config` (ReplicaConfig's fields) over
+    the settings'; yields it once it listens."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = ReplicaServer(name, ("127.0.0.1", 0), **{"accept_peers": ["127.0.0.1"], **settings})
+    config = ReplicaConfig.from_settings(**config)
+    server = ReplicaServer(name, ("127.0.0.1", 0), accept_peers=["127.0.0.1"], config=config)
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=30)
     try:
         yield server

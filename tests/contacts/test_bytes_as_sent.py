@@ -10,7 +10,7 @@ import pytest
 from contacts.models import Contact, shown
 from contacts.protocol import AskForUpdate, ClientDelete, ClientUpdate, Update
 from contacts.services import list_contacts, open_replica, replica_snapshot
-from tests.contacts.batches import LocalWrite, apply_batch
+from tests.contacts.batches import LEASE, LocalWrite, apply_batch
 from tests.contacts.conftest import RawConnection, eventually
 
 CUT_NAME = ("é" * 200).encode()[:255]  # what client.py sends for 200 x "é"
@@ -30,7 +30,7 @@ def test_the_cut_name_ends_in_the_middle_of_a_character():
 
 @pytest.fixture
 def replica(db):
-    model, clock = open_replica("bytes-replica")
+    model, clock = open_replica("bytes-replica", LEASE)
     return model.id, clock
 
 

@@ -47,6 +47,7 @@ def test_the_poisoning_frame_is_refused_and_every_replica_still_takes_writes_and
         client.list_all()  # the write is stored before anyone compares
     with third.client("Beloin") as client:
         client.delete("Juan")
+        client.list_all()  # the write is stored before anyone compares
     assert cluster.agreed(b"Beloin") == [(b"Ana", b"2")]
     assert all(advertised_clock(replica) < 100 for replica in (first, second, third))
     first.stop()

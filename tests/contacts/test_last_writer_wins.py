@@ -13,14 +13,14 @@ from contacts.clock import ClockOutOfRange
 from contacts.models import Contact, Replica
 from contacts.protocol import ClientDelete, ClientUpdate, Delete, HeartBeat, Update, UpdateClock
 from contacts.services import Write, list_contacts, open_replica, replica_snapshot, stamp, store_writes
-from tests.contacts.batches import LocalWrite, apply_batch
+from tests.contacts.batches import LEASE, LocalWrite, apply_batch
 
 pytestmark = pytest.mark.django_db
 _names = itertools.count()
 
 
 def replica():
-    model, clock = open_replica(f"replica-{next(_names)}")
+    model, clock = open_replica(f"replica-{next(_names)}", LEASE)
     return model.id, clock
 
 
@@ -53,7 +53,7 @@ def test_a_received_clock_pulls_the_clock_forward_and_the_next_local_write_goes_
     apply_batch(replica_id, clock, [HeartBeat(40), UpdateClock(7)])
     stamped, _ = apply_batch(replica_id, clock, [LocalWrite(b"ana", ClientUpdate(b"bob", b"1"))])
     assert stamped[0].clock == 41
-    _, restarted = open_replica(Replica.objects.get(id=replica_id).name)
+    _, restarted = open_replica(Replica.objects.get(id=replica_id).name, LEASE)
     assert restarted.value >= 41, "a restart resumes past every clock the replica stamped"
 
 

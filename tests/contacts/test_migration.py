@@ -6,7 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from contacts.protocol import Update
 from contacts.services import list_contacts, open_replica
-from tests.contacts.batches import apply_batch
+from tests.contacts.batches import LEASE, apply_batch
 
 BEFORE = [("contacts", "0001_initial")]
 
@@ -28,7 +28,7 @@ def test_text_rows_become_their_utf8_bytes_and_keep_their_unique_key():
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("contacts"))
 
-    model, clock = open_replica("before-bytes")
+    model, clock = open_replica("before-bytes", LEASE)
     assert list_contacts(model.id, "Zoë".encode()) == [("back\\slash é".encode(), b"+55 85")]
     # The key (replica, user, name) is unique again: a newer write replaces the row.
     apply_batch(model.id, clock, [Update(9, "Zoë".encode(), "back\\slash é".encode(), b"1")])

@@ -8,15 +8,15 @@ from django.utils import timezone
 from contacts.models import Replica
 from contacts.protocol import ClientDelete, ClientUpdate, Update
 from contacts.services import open_replica
-from tests.contacts.batches import LocalWrite, apply_batch
+from tests.contacts.batches import LEASE, LocalWrite, apply_batch
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def two_replicas():
-    one_model, one = open_replica("contact-server-1")
-    two_model, two = open_replica("contact-server-2")
+    one_model, one = open_replica("contact-server-1", LEASE)
+    two_model, two = open_replica("contact-server-2", LEASE)
     apply_batch(
         one_model.id, one, [LocalWrite(b"ana", ClientUpdate(b"bob", b"1")), LocalWrite(b"ana", ClientDelete(b"x"))]
     )

@@ -8,11 +8,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from contacts.config import ReplicaConfig
 from contacts.models import Contact, Replica
 from contacts.protocol import AskForUpdate, ClientDelete, ClientUpdate, Delete, Update
 from contacts.replica import Replica as LiveReplica
 from contacts.services import StaleReplica, check_rejoin, empty_replica, open_replica, purge_tombstones
-from tests.contacts.batches import LocalWrite, apply_batch
+from tests.contacts.batches import LEASE, LocalWrite, apply_batch
 from tests.contacts.conftest import RawConnection, eventually
 from tests.contacts.test_peer_protocol import frames_until, heartbeat_after
 
@@ -21,7 +22,7 @@ _names = itertools.count()
 
 
 def replica_with(*writes):
-    model, clock = open_replica(f"tombstones-{next(_names)}")
+    model, clock = open_replica(f"tombstones-{next(_names)}", LEASE)
     apply_batch(model.id, clock, [LocalWrite(b"ana", frame) for frame in writes])
     return model
 
@@ -72,7 +73,7 @@ def test_emptying_a_replica_drops_its_contacts_and_keeps_its_clock():
     Replica.objects.filter(id=model.id).update(peers_seen_at=timezone.now() - 2 * TTL)
     empty_replica(model.name)
     assert not Contact.objects.filter(replica=model).exists()
-    assert open_replica(model.name)[1].value >= 3, "its next writes still go past the clocks it sent"
+    assert open_replica(model.name, LEASE)[1].value >= 3, "its next writes still go past the clocks it sent"
     check_rejoin(Replica.objects.get(id=model.id), timezone.now(), TTL)
 
 
@@ -109,14 +110,14 @@ def test_a_running_replica_purges_a_tombstone_once_the_ttl_has_passed(cluster):
 @pytest.mark.django_db(transaction=True)  # the replica reads and writes from threads of its own
 def test_a_replica_purges_only_the_tombstones_older_than_its_ttl():
     model = replica_with(ClientUpdate(b"old", b"1"), ClientDelete(b"old"), ClientUpdate(b"young", b"1"))
-    apply_batch(model.id, open_replica(model.name)[1], [LocalWrite(b"ana", ClientDelete(b"young"))])
+    apply_batch(model.id, open_replica(model.name, LEASE)[1], [LocalWrite(b"ana", ClientDelete(b"young"))])
     stored_ago(model, b"old", TTL + timedelta(hours=1))
     stored_ago(model, b"young", TTL - timedelta(hours=1))
 
     async def purge():
-        replica = await LiveReplica(model.name).open(TTL)
+        replica = await LiveReplica(model.name, ReplicaConfig.from_settings(tombstone_ttl=TTL)).open()
         try:
-            return await replica.purge_tombstones(TTL)
+            return await replica.purge_tombstones()
         finally:
             await replica.close()
 

@@ -135,8 +135,11 @@ def test_a_name_taken_while_disconnected_stops_the_reconnecting_and_says_why(cha
     # While this page is away, a token-dialect user takes the name; the page's reconnect is refused.
     # One name, one speaker: the name is free only once the server has seen the socket go,
     # and the page's first retry waits long enough (5 s) for the token user to get in first.
+    # The token user waits for the page to have found its name still free, or it could take
+    # the name before the page's first look and the page would never try again.
     page.evaluate("state.retry = 5000")
     page.evaluate("state.socket.close()")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Disconnected')")
     reserve_nickname_once_free(live_server_process, name)
     page.wait_for_function("document.querySelector('#status').textContent.startsWith('Cannot join')")
     assert page.locator("#status").text_content() == (

@@ -1,10 +1,10 @@
 """Recovery after a reconnect (nane `recover`): the replay, its merge with live messages, its refusals and its cost."""
 
+import asyncio
 import time
 from types import SimpleNamespace
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.db import connection
 
@@ -22,6 +22,11 @@ post_messages = database_sync_to_async(services.post_messages)
 async def store(room, count, sender="bob"):
     """`count` messages in `room`, numbered 1..count (or on from the room's last)."""
     await post_messages([services.Post(room, sender, f"m{n}") for n in range(1, count + 1)])
+
+
+def on_loop(loop, coroutine):
+    """Run `coroutine` on the test's event loop from the database thread, and wait for it."""
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=10)
 
 
 async def frames_until_pong(socket):
@@ -61,17 +66,17 @@ async def test_live_messages_during_the_replay_arrive_once_after_it_in_order(nan
     read and delivered live), two after the read (live only): each arrives once, in order."""
     await store("r", 3)
     alice, bob = await nane("alice"), await nane("bob")
-    real_replay = services.replay
+    real_replay, loop = services.replay, asyncio.get_running_loop()
 
     async def bob_says(text):
         await bob.send({"room": "r", "text": text})
         await bob.receive()  # his echo: the message is committed and delivered to every socket
 
     def replay_while_bob_posts(recover):
-        async_to_sync(bob_says)("before the read")
+        on_loop(loop, bob_says("before the read"))
         answer = real_replay(recover)
-        async_to_sync(bob_says)("after the read 1")
-        async_to_sync(bob_says)("after the read 2")
+        on_loop(loop, bob_says("after the read 1"))
+        on_loop(loop, bob_says("after the read 2"))
         return answer
 
     monkeypatch.setattr(services, "replay", replay_while_bob_posts)
@@ -91,16 +96,16 @@ async def test_live_messages_during_the_replay_arrive_once_after_it_in_order(nan
 async def test_messages_of_other_rooms_during_the_replay_are_kept_in_order(nane, monkeypatch):
     await store("r", 2)
     alice, bob = await nane("alice"), await nane("bob")
-    real_replay = services.replay
+    real_replay, loop = services.replay, asyncio.get_running_loop()
 
     async def bob_says(room, text):
         await bob.send({"room": room, "text": text})
         await bob.receive()
 
     def replay_while_bob_posts(recover):
-        async_to_sync(bob_says)("elsewhere", "e1")
+        on_loop(loop, bob_says("elsewhere", "e1"))
         answer = real_replay(recover)
-        async_to_sync(bob_says)("elsewhere", "e2")
+        on_loop(loop, bob_says("elsewhere", "e2"))
         return answer
 
     monkeypatch.setattr(services, "replay", replay_while_bob_posts)

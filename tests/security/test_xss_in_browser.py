@@ -28,7 +28,7 @@ from datetime import timedelta
 from django.utils import timezone
 from contacts.protocol import ClientUpdate
 from contacts.services import open_replica
-from tests.contacts.batches import LocalWrite, apply_batch
+from tests.contacts.batches import LEASE, LocalWrite, apply_batch
 from messaging.services import post_message
 from signaling.models import ActiveConnection, SignalingUser
 
@@ -39,7 +39,7 @@ for index, payload in enumerate(payloads):
     user = SignalingUser.objects.create(username=payload)
     tomorrow = timezone.now() + timedelta(days=1)
     ActiveConnection.objects.create(user=user, channel_name=f"seeded-{{index}}", seen=tomorrow)
-    replica, clock = open_replica(payload)
+    replica, clock = open_replica(payload, LEASE)
     apply_batch(replica.id, clock, [LocalWrite(b"xss-user", ClientUpdate(payload.encode(), {phone!r}.encode()))])
     post_message(room_name=payload, sender="seed", text=payload)
 """

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from websockets.exceptions import ConnectionClosed
 
 from chatsite.asgi import application
+from chatsite.core import database
 from signaling import identity, services
 
 
@@ -103,11 +104,13 @@ async def sockets():
 
 
 async def close_thread_connections():
-    """Close the database connection of the consumers' worker thread.
+    """Close the database connections of the consumers' thread (chatsite/core/database.py) and of
+    asgiref's, where this suite's own `database_sync_to_async` helpers run.
 
     pytest-django only closes the main thread's connection, and PostgreSQL cannot drop
     the test database while another session is open on it.
     """
+    await database.run(connections.close_all)
     await database_sync_to_async(connections.close_all)()
 
 

@@ -6,8 +6,9 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError
 
+from chatsite.core.database import clean_up
 from chatsite.pruning import prune_all
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             f"every {interval}s."
         )
         while not stop.is_set():
-            close_old_connections()  # a long-lived process must not hold a dead connection
+            clean_up()  # a long-lived process must not hold a dead connection
             try:
                 self.prune_once()
             except DatabaseError as error:

@@ -2,13 +2,12 @@ import asyncio
 import errno
 import gc
 import signal
-from datetime import timedelta
 
 import uvloop
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts import services
+from contacts.config import ReplicaConfig
 from contacts.metrics import serve_metrics
 from contacts.protocol import ProtocolError
 from contacts.server import ReplicaServer, parse_address
@@ -51,14 +50,15 @@ class Command(BaseCommand):
             metrics_address = parse_address(metrics_listen) if metrics_listen else None
         except ValueError as error:
             raise CommandError(f"{error}: write addresses like 127.0.0.1:9000 or contact-server-2:9001.")
+        config = ReplicaConfig.from_settings()
         try:
-            server = self.replica_server(name, listen, peers, accept_peer)
+            server = ReplicaServer(name, listen, peers, accept_peers=accept_peer, config=config)
         except ProtocolError as error:
             raise CommandError(f"--name {name!r} cannot be sent in a handshake: {error}.")
         if rejoin_empty:
             empty_replica(name)
         if reset_clock:
-            restamped, clock = services.reset_clock(name)
+            restamped, clock = services.reset_clock(name, config.clock_lease)
             self.stdout.write(f"Clock of {name} reset to {clock}; {restamped} writes past the limit re-stamped.")
         # Everything loaded by now lives as long as the process: take it out of the cyclic
         # collector's full passes. Each write allocates a few objects that wait in the queue,
@@ -72,27 +72,6 @@ class Command(BaseCommand):
         except (StaleReplica, ClockPastLimit) as error:
             raise CommandError(str(error))
         self.stdout.write(f"Stopped {name}.")
-
-    def replica_server(self, name, listen, peers, accept_peers):
-        return ReplicaServer(
-            name,
-            listen,
-            peers,
-            accept_peers=accept_peers,
-            peer_secret=settings.CONTACTS_PEER_SECRET.encode(),
-            peer_proof_window=settings.CONTACTS_PEER_PROOF_WINDOW,
-            heartbeat_interval=settings.CONTACTS_HEARTBEAT_INTERVAL,
-            read_timeout=settings.CONTACTS_READ_TIMEOUT,
-            redial_min=settings.CONTACTS_REDIAL_MIN,
-            redial_max=settings.CONTACTS_REDIAL_MAX,
-            batch_size=settings.CONTACTS_BATCH_SIZE,
-            queue_size=settings.CONTACTS_QUEUE_SIZE,
-            peer_buffer_limit=settings.CONTACTS_PEER_BUFFER_LIMIT,
-            store_retry_interval=settings.CONTACTS_STORE_RETRY_INTERVAL,
-            clock_lease=settings.CONTACTS_CLOCK_LEASE,
-            tombstone_ttl=timedelta(seconds=settings.CONTACTS_TOMBSTONE_TTL),
-            purge_interval=settings.CONTACTS_TOMBSTONE_PURGE_INTERVAL,
-        )
 
     async def serve(self, server, metrics_address):
         stop = asyncio.Event()
