@@ -21,13 +21,15 @@ resurrects a row the pruner deleted meanwhile (that heartbeat is then lost, and 
 as if it had come a moment later).
 
 The listening connection is the process's and is never handed to Django; a lock keeps it
-to one thread at a time, and a thread drains it once a second so that an idle process
-does not leave notifications piling up in its socket.
+to one thread at a time. A thread makes a round trip on it once a second while no
+request does, so that an idle process does not leave notifications piling up in its
+socket (and PostgreSQL's queue).
 """
 
 import contextlib
 import logging
 import threading
+import time
 
 import psycopg
 from django.db import connections
@@ -86,6 +88,7 @@ class NotifiedMap:
         self.unwritten = {}  # statement → {key: parameters} of heartbeats answered but not yet written
         self.pending = None  # notifications held back while a table is read whole
         self.synced_in = None  # the request cycle in which the connection last answered
+        self.used_at = 0.0  # time.monotonic() of the last request that used the connection
         self.drainer = None
 
     def live_entries(self, table, cutoff):
@@ -117,6 +120,7 @@ class NotifiedMap:
     def using_connection(self):
         """The lock, with errors as Django's; a connection that failed is opened again next time."""
         with self.lock, connections[self.alias].wrap_database_errors:
+            self.used_at = time.monotonic()
             try:
                 if self.connection is None or self.connection.closed:
                     self.open()
@@ -205,17 +209,15 @@ class NotifiedMap:
         self.tables = {}
 
     def drain(self):
-        """Read what PostgreSQL has sent while nobody asked, without a round trip."""
+        """Once a second, if no request has used the connection meanwhile, a round trip that reads
+        what PostgreSQL has sent since."""
         stopped = threading.Event()
         while not stopped.wait(DRAIN_EVERY):
-            if not self.lock.acquire(blocking=False):
-                continue  # a request is on the connection, and reads it
+            if time.monotonic() - self.used_at < DRAIN_EVERY or not self.lock.acquire(blocking=False):
+                continue  # requests read it
             try:
-                connection = self.connection
-                if connection is not None and not connection.closed:
-                    connection.pgconn.consume_input()
-                    while notify := connection.pgconn.notifies():
-                        connection.pgconn.notify_handler(notify)
+                if self.connection is not None and not self.connection.closed:
+                    self.connection.execute("SELECT 1")
             except Exception:
                 log.warning("The name server's listening connection failed; it is opened again", exc_info=True)
                 self.close()

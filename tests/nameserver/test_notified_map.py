@@ -3,6 +3,7 @@ request cycle's heartbeats together when the cycle ends."""
 
 import json
 import logging
+import time
 
 import pytest
 from django.db import connection
@@ -112,3 +113,19 @@ def test_heartbeats_commit_without_waiting_for_the_flush_and_nothing_else_does(r
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"  # Django's connections: chat messages, registrations
+
+
+def test_an_idle_process_reads_what_it_is_told_without_a_request(register):
+    register(name="first")
+    services.live_json(Client)  # the map is read; then no request comes
+    kept = notified_map("default")
+    on_another_connection(lambda: services.register(Client, ip="10.0.0.2", port=2, name="told"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with kept.lock:
+            entries = list(kept.tables[Client._meta.db_table].entries.values())
+        if any('"told"' in entry for entry in entries):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the idle process's map never learned of the registration")
