@@ -5,8 +5,8 @@ NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` h
 bytes follow, reads exactly that many and hands both to `decode_*_frame`.
 
 The frames a replica builds once per update (ClientUpdate, ClientDelete, Update, Delete)
-are plain slotted dataclasses, not frozen ones: a frozen one costs three times as much to
-build, and nothing mutates a frame once built.
+are plain slotted dataclasses, not frozen ones: a frozen one costs several times as much
+to build (bench/README.md, "Contacts"), and nothing mutates a frame once built.
 
 String fields are `bytes` here, never `str`: the Go replica stores whatever bytes arrive,
 and the original's `client.py` cuts a name at 255 bytes, in the middle of a character

@@ -160,8 +160,9 @@ UPSERT_FIELDS = ("replica", "user", "name", "phone", "clock", "deleted", "delete
 def upsert_contacts(rows):
     """Insert or overwrite (replica_id, user, name, phone, clock, deleted, deleted_at) rows in one statement.
 
-    Raw SQL because the ORM's bulk_create costs ~200 µs a row here, which caps a replica
-    far below 15,000 updates/s; INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
+    Raw SQL because the ORM's bulk_create costs far more a row than the statement, which
+    caps a replica's updates a second (bench/README.md, "Contacts"); INSERT … ON CONFLICT
+    is the same on SQLite and PostgreSQL.
     """
     with connection.cursor() as cursor:
         cursor.executemany(upsert_sql(), rows)

@@ -5,11 +5,11 @@ room's row lock, which orders concurrent writers of one room on PostgreSQL; SQLi
 IMMEDIATE transactions already serialise every writer), one INSERT adds the messages,
 one DELETE drops what falls out of the room's history.
 
-Why not the ORM: on the 2-core VM, between messages 33 ms apart (1,000 clients at 30
-msg/s), the same work cost 1.25 ms of CPU per message through the ORM and Django's
-cursor and transaction wrappers, 0.45 ms through the driver: the difference was a fifth
-of the chat's CPU per delivery. Errors still come out as Django's database exceptions,
-and the connection is still Django's, with its settings and its health checks.
+Why not the ORM: the ORM and Django's cursor and transaction wrappers cost more CPU per
+message than the driver's statements themselves, a large share of the chat's CPU per
+delivery (bench/README.md, "What changed, and why"). Errors still come out as Django's
+database exceptions, and the connection is still Django's, with its settings and its
+health checks.
 """
 
 import contextlib

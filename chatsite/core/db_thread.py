@@ -1,9 +1,9 @@
 """A thread of its own that runs ORM work for the event loop, for paths hot enough to need it.
 
 Channels' `database_sync_to_async` (asgiref's SyncToAsync on a thread-pool executor)
-costs about 145 µs of CPU per call on the 2-core machine, a plain queue and
-`call_soon_threadsafe` about 20 µs. The chat stores every message through one such call,
-so the difference is a quarter of its CPU per message; the contacts replica stores and
+costs several times the CPU per call of a plain queue and `call_soon_threadsafe`, and the
+chat stores every message through one such call, so the hop is a large part of its CPU
+per message (bench/README.md, "What changed, and why"); the contacts replica stores and
 reads through two such threads, one hop per batch of writes or per read. Calls run one
 at a time, in the order they were made, with the same connection hygiene as
 `database_sync_to_async`: stale connections are closed before and after each call.

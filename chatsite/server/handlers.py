@@ -1,15 +1,16 @@
 """Which Django handler serves a request: the public JSON API skips the page middleware.
 
 Sessions, CSRF tokens, logins, flash messages and frame options serve the admin and the
-pages. The public JSON endpoints (`chatsite.core.api.PublicAPIView`) use none of them, yet on
-the 2-core VM those five middleware cost 40 µs of every request, more than the name
-server's queries. Requests to a public endpoint go through a handler with
-`API_MIDDLEWARE` only; every other request through Django's handler and `MIDDLEWARE`.
+pages. The public JSON endpoints (`chatsite.core.api.PublicAPIView`) use none of them, yet
+those five middleware cost every request more than the name server's queries. Requests
+to a public endpoint go through a handler with `API_MIDDLEWARE` only; every other
+request through Django's handler and `MIDDLEWARE`.
 
 The public endpoints also share one request cycle per batch of the WSGI bridge: Django's
 `request_started` and `request_finished` (which reset the query logs, check every
 database connection's health and age, and close the caches) run once around the batch
-instead of around each request. On a heartbeat they took about a seventh of its time.
+instead of around each request: on a heartbeat they took a sizeable share of its time.
+Figures for both: bench/README.md, "What made it faster".
 """
 
 import contextlib
@@ -68,8 +69,8 @@ class APIHandler(WSGIHandler):
         self._middleware_chain = handler
 
     def resolve_request(self, request):
-        # Django resolves every request anew, building the match of each nested URLconf:
-        # 35 µs of the 180 that a trivial API request cost in all on the 2-core VM.
+        # Django resolves every request anew, building the match of each nested URLconf: a
+        # sizeable share of a trivial API request (bench/README.md, "What made it faster").
         match = resolved(request.path_info)
         if match is None:
             raise Resolver404({"path": request.path_info})

@@ -1,18 +1,18 @@
 """Django's synchronous handler served from the ASGI application, requests handed over in batches.
 
 Every view and middleware of this project is synchronous. Django's ASGI handler runs each
-middleware and then the view in a thread hop of its own: 16 hops a request here, ~5 ms on
-a busy core, where the whole request takes ~0.3 ms. This runs the WSGI handler instead:
-the request body is read on the event loop, the request runs on a pool thread, and the
-response goes out in two ASGI messages. Responses are buffered, which suits a project
+middleware and then the view in a thread hop of its own, and on a busy core the hops cost
+many times the request itself. This runs the WSGI handler instead: the request body is
+read on the event loop, the request runs on a pool thread, and the response goes out in
+two ASGI messages. Responses are buffered, which suits a project
 whose HTTP answers are small JSON documents and pages (nothing streams).
 
 Requests that arrive while a batch runs wait for it, then go to a thread together as the
 next batch. One hand-over per batch instead of one per request, and one thread at work
-instead of eight contending for the GIL with each other and with the event loop: on the
-2-core VM that took the name server from 2,500 to 3,300 `GET /clients` a second. A slow
+instead of eight contending for the GIL with each other and with the event loop. A slow
 batch (a lock wait, a big admin page) holds the others back for `stall_after` seconds at
 most: then the waiting requests go to another thread, up to `threads` batches at a time.
+Figures for both steps: bench/README.md, "What made it faster".
 """
 
 import asyncio

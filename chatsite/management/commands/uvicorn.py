@@ -123,9 +123,9 @@ class OncePerSecondServer(uvicorn.Server):
     """uvicorn's server with its housekeeping tick once a second instead of ten times.
 
     The tick only refreshes the Date header (once a second anyway) and looks for a shutdown
-    request; here a shutdown signal wakes it at once. Each wake-up of an idle process costs
-    about 0.25 ms of CPU on this kind of VM: ten a second were most of what 1,000 idle
-    WebSockets cost.
+    request; here a shutdown signal wakes it at once. A wake-up of an idle process costs
+    far more CPU than the tick's work: ten a second were most of what idle WebSockets cost
+    (bench/README.md, "What changed, and why").
     """
 
     wake = None
