@@ -14,6 +14,8 @@ health checks.
 
 import contextlib
 import functools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connections
@@ -23,7 +25,7 @@ from messaging.models import Message, Room
 
 
 @functools.cache
-def statements(using):
+def statements(using: str) -> dict[str, str]:
     """The SQL of a batch for the database `using`."""
     connection = connections[using]
     return {
@@ -50,7 +52,9 @@ def statements(using):
     }
 
 
-def store(rooms, now, using="default"):
+def store(
+    rooms: Iterable[tuple[str, str, Sequence[tuple[str, str, str | None]]]], now: datetime, using: str = "default"
+) -> list[tuple[str, int] | None]:
     """Store messages room by room in one transaction; returns each room's (name, first number).
 
     `rooms` is a list of (room key, the room's name should it be new, messages), each
