@@ -52,6 +52,7 @@ test-sqlite: setup-dev
 test-postgres: setup-dev
 	DATABASE_URL=$(TEST_POSTGRES_URL) pytest -m "not browser and not faults"
 
+# ruff's rules in pyproject.toml, type hints on every function of the services, protocol and store modules included.
 lint: setup-dev
 	ruff check .
 	ruff format --check .

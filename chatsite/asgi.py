@@ -27,5 +27,5 @@ application = ProtocolTypeRouter(
 start_node_announcer()
 
 # Everything imported by now lives as long as the process: take it out of the cyclic
-# collector's full passes, which paused the chat for 80 to 180 ms at 400 msg/s (the p99).
+# collector's full passes, whose pauses were the chat's p99 (bench/README.md, "What changed, and why").
 gc.freeze()

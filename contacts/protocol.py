@@ -5,8 +5,8 @@ NUL-padded to W. A stream reader reads the command byte, asks `*_payload_size` h
 bytes follow, reads exactly that many and hands both to `decode_*_frame`.
 
 The frames a replica builds once per update (ClientUpdate, ClientDelete, Update, Delete)
-are plain slotted dataclasses, not frozen ones: a frozen one costs three times as much to
-build, and nothing mutates a frame once built.
+are plain slotted dataclasses, not frozen ones: a frozen one costs several times as much
+to build (bench/README.md, "Contacts"), and nothing mutates a frame once built.
 
 String fields are `bytes` here, never `str`: the Go replica stores whatever bytes arrive,
 and the original's `client.py` cuts a name at 255 bytes, in the middle of a character
@@ -16,6 +16,7 @@ admin turn them into text (`contacts.models.shown`).
 """
 
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 NAME_WIDTH = 256
@@ -45,7 +46,7 @@ class ProtocolError(ValueError):
 # --- fields ---
 
 
-def encode_string(value, width):
+def encode_string(value: bytes, width: int) -> bytes:
     """`value` (bytes), checked to fit: `struct` pads it with NUL to `width`.
 
     Refuses what a reader could not get back: W bytes or more (no room for the NUL), or a
@@ -60,7 +61,7 @@ def encode_string(value, width):
     return value
 
 
-def decode_string(field):
+def decode_string(field: bytes) -> bytes:
     """The bytes of a NUL-padded field up to the first NUL, which must exist; not checked as UTF-8."""
     end = field.find(b"\0")
     if end < 0:
@@ -68,7 +69,7 @@ def decode_string(field):
     return field[:end]
 
 
-def encode_clock(clock):
+def encode_clock(clock: int) -> int:
     if not isinstance(clock, int) or not 0 <= clock <= MAX_CLOCK:
         raise ProtocolError(f"clock {clock!r} is not a 4-byte unsigned integer")
     return clock
@@ -91,7 +92,7 @@ class Handshake:
     name: bytes
     proof: bytes = b""
 
-    def encode(self):
+    def encode(self) -> bytes:
         if self.role not in (ROLE_SERVER, ROLE_CLIENT):
             raise ProtocolError(f"unknown role {self.role!r}")
         name = encode_string(self.name, NAME_WIDTH)
@@ -103,7 +104,7 @@ class Handshake:
         return bytes([self.role]) + _NAME.pack(field)
 
 
-def decode_handshake(data):
+def decode_handshake(data: bytes) -> Handshake:
     """A handshake; an empty name is refused (no replica or user is called nothing)."""
     if len(data) != HANDSHAKE_SIZE:
         raise ProtocolError(f"a handshake is {HANDSHAKE_SIZE} bytes, got {len(data)}")
@@ -115,12 +116,12 @@ def decode_handshake(data):
     return Handshake(data[0], name, data[2 + len(name) :].rstrip(b"\0"))
 
 
-def encode_name(name):
+def encode_name(name: bytes) -> bytes:
     """The listener's answer to a server handshake: its own 256-byte name."""
     return _NAME.pack(encode_string(name, NAME_WIDTH))
 
 
-def decode_name(data):
+def decode_name(data: bytes) -> bytes:
     if len(data) != NAME_WIDTH:
         raise ProtocolError(f"a name is {NAME_WIDTH} bytes, got {len(data)}")
     return decode_string(data)
@@ -136,7 +137,7 @@ class ClientUpdate:
 
     command = 1
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x01" + _ENTRY.pack(encode_string(self.contact, NAME_WIDTH), encode_string(self.phone, PHONE_WIDTH))
 
 
@@ -146,7 +147,7 @@ class ClientDelete:
 
     command = 2
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x02" + _NAME.pack(encode_string(self.contact, NAME_WIDTH))
 
 
@@ -154,14 +155,17 @@ class ClientDelete:
 class ListAll:
     command = 3
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x03"
 
+
+# What a client sends after its handshake.
+ClientFrame = ClientUpdate | ClientDelete | ListAll
 
 CLIENT_PAYLOAD_SIZES = {1: ENTRY_SIZE, 2: NAME_WIDTH, 3: 0}
 
 
-def client_payload_size(command):
+def client_payload_size(command: int) -> int:
     """How many bytes follow a client command byte; unknown commands are a protocol error."""
     try:
         return CLIENT_PAYLOAD_SIZES[command]
@@ -169,7 +173,7 @@ def client_payload_size(command):
         raise ProtocolError(f"unknown client command {command}")
 
 
-def decode_client_frame(command, payload):
+def decode_client_frame(command: int, payload: bytes) -> ClientFrame:
     if len(payload) != client_payload_size(command):
         raise ProtocolError(f"client command {command} needs {CLIENT_PAYLOAD_SIZES[command]} bytes, got {len(payload)}")
     if command == 3:
@@ -186,7 +190,7 @@ def decode_client_frame(command, payload):
 # --- the ListAll answer ---
 
 
-def encode_contact_list(entries):
+def encode_contact_list(entries: Sequence[tuple[bytes, bytes]]) -> bytes:
     """count(4) then count x (contact(256) phone(20)), as one buffer so it goes in one write."""
     parts = [_U32.pack(len(entries))]
     pack = _ENTRY.pack
@@ -205,19 +209,19 @@ def encode_contact_list(entries):
     return b"".join(parts)
 
 
-def decode_count(data):
+def decode_count(data: bytes) -> int:
     if len(data) != COUNT_SIZE:
         raise ProtocolError(f"a count is {COUNT_SIZE} bytes, got {len(data)}")
     return _U32.unpack(data)[0]
 
 
-def decode_entry(data):
+def decode_entry(data: bytes) -> tuple[bytes, bytes]:
     if len(data) != ENTRY_SIZE:
         raise ProtocolError(f"a contact entry is {ENTRY_SIZE} bytes, got {len(data)}")
     return decode_string(data[:NAME_WIDTH]), decode_string(data[NAME_WIDTH:])
 
 
-def decode_contact_list(data):
+def decode_contact_list(data: bytes) -> list[tuple[bytes, bytes]]:
     count = decode_count(data[:COUNT_SIZE])
     if len(data) != COUNT_SIZE + count * ENTRY_SIZE:
         raise ProtocolError(f"a list of {count} contacts is {COUNT_SIZE + count * ENTRY_SIZE} bytes, got {len(data)}")
@@ -236,7 +240,7 @@ class Update:
 
     command = 1
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x01" + _SERVER_UPDATE.pack(
             encode_clock(self.clock),
             encode_string(self.user, NAME_WIDTH),
@@ -253,7 +257,7 @@ class Delete:
 
     command = 2
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x02" + _SERVER_DELETE.pack(
             encode_clock(self.clock), encode_string(self.user, NAME_WIDTH), encode_string(self.contact, NAME_WIDTH)
         )
@@ -266,7 +270,7 @@ class HeartBeat:
 
     command = 3
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not 0 <= self.status <= 255:
             raise ProtocolError(f"heartbeat status {self.status!r} is not one byte")
         return b"\x03" + _HEARTBEAT.pack(self.status, encode_clock(self.clock))
@@ -280,7 +284,7 @@ class UpdateClock:
 
     command = 4
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x04" + _U32.pack(encode_clock(self.clock))
 
 
@@ -288,14 +292,18 @@ class UpdateClock:
 class AskForUpdate:
     command = 5
 
-    def encode(self):
+    def encode(self) -> bytes:
         return b"\x05"
 
+
+# What a peer replica sends after its handshake.
+ServerFrame = Update | Delete | HeartBeat | UpdateClock | AskForUpdate
+Frame = ClientFrame | ServerFrame
 
 SERVER_PAYLOAD_SIZES = {1: _SERVER_UPDATE.size, 2: _SERVER_DELETE.size, 3: _HEARTBEAT.size, 4: 4, 5: 0}
 
 
-def server_payload_size(command):
+def server_payload_size(command: int) -> int:
     """How many bytes follow a server command byte; unknown commands are a protocol error."""
     try:
         return SERVER_PAYLOAD_SIZES[command]
@@ -303,7 +311,7 @@ def server_payload_size(command):
         raise ProtocolError(f"unknown server command {command}")
 
 
-def decode_server_frame(command, payload):
+def decode_server_frame(command: int, payload: bytes) -> ServerFrame:
     if len(payload) != server_payload_size(command):
         raise ProtocolError(f"server command {command} needs {SERVER_PAYLOAD_SIZES[command]} bytes, got {len(payload)}")
     if command == 1:
@@ -320,7 +328,9 @@ def decode_server_frame(command, payload):
     return AskForUpdate()
 
 
-def decode_frames(data, payload_size, decode_frame):
+def decode_frames(
+    data: bytes, payload_size: Callable[[int], int], decode_frame: Callable[[int, bytes], Frame]
+) -> tuple[list[Frame], int, ProtocolError | None]:
     """The whole frames at the start of `data`: (frames, bytes they take, the ProtocolError that stopped them or None).
 
     For a stream read in chunks: `payload_size` and `decode_frame` are the client or the
@@ -341,19 +351,19 @@ def decode_frames(data, payload_size, decode_frame):
     return frames, at, None
 
 
-def frame_size(data, payload_size):
+def frame_size(data: bytes, payload_size: Callable[[int], int]) -> int:
     """The whole size of the frame that `data` begins (command byte included)."""
     return 1 + payload_size(data[0])
 
 
-def decode_client_bytes(data):
+def decode_client_bytes(data: bytes) -> ClientFrame:
     """A whole client frame (command byte included), for tests and fuzzing."""
     if not data:
         raise ProtocolError("empty frame")
     return decode_client_frame(data[0], data[1:])
 
 
-def decode_server_bytes(data):
+def decode_server_bytes(data: bytes) -> ServerFrame:
     """A whole server frame (command byte included), for tests and fuzzing."""
     if not data:
         raise ProtocolError("empty frame")

@@ -8,7 +8,10 @@ and these functions store what it decided.
 """
 
 import functools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -18,7 +21,7 @@ from django.utils import timezone
 from chatsite.core.sql import driver_cursor, statement
 from contacts.clock import LamportClock, Version, clock_limit
 from contacts.models import Contact, Replica, shown
-from contacts.protocol import ClientUpdate, Delete, Update
+from contacts.protocol import ClientDelete, ClientUpdate, Delete, Update
 
 
 @dataclass(slots=True)
@@ -37,7 +40,7 @@ class ClockPastLimit(Exception):
     """A replica whose stored clock is past the limit (a frame from before the limit was enforced put it there)."""
 
 
-def open_replica(name, clock_lease):
+def open_replica(name: str, clock_lease: int) -> tuple[Replica, LamportClock]:
     """The replica called `name` (created on first start) and its clock, with `clock_lease` ticks reserved.
 
     The clock resumes at the saved reservation, or past the newest stored row if that is
@@ -58,7 +61,7 @@ def open_replica(name, clock_lease):
     return replica, clock
 
 
-def reset_clock(name, clock_lease):
+def reset_clock(name: str, clock_lease: int) -> tuple[int, int]:
     """Bring a replica's clock back under the limit; returns (rows re-stamped, the new clock).
 
     Its rows stamped past the limit are stamped again, in their old order, just after the
@@ -84,25 +87,25 @@ def reset_clock(name, clock_lease):
     return len(restamped), clock
 
 
-def reserve_clock(replica_id, reserved):
+def reserve_clock(replica_id: int, reserved: int) -> int:
     """Save `reserved` as the replica's clock reservation (it only grows); returns it."""
     Replica.objects.filter(id=replica_id, clock_reserved__lt=reserved).update(clock_reserved=reserved)
     return reserved
 
 
-def release_clock(replica_id, clock):
+def release_clock(replica_id: int, clock: int) -> None:
     """On a clean stop, with every stamped write stored: the reservation shrinks back to the clock."""
     Replica.objects.filter(id=replica_id).update(clock=clock, clock_reserved=clock)
 
 
-def stamp(user, frame, clock):
+def stamp(user: bytes, frame: ClientUpdate | ClientDelete, clock: LamportClock) -> Update | Delete:
     """The server frame of a client's Update or Delete: the next tick of the clock on it."""
     if isinstance(frame, ClientUpdate):
         return Update(clock.tick(), user, frame.contact, frame.phone)
     return Delete(clock.tick(), user, frame.contact)
 
 
-def store_writes(replica_id, writes, clock, reserved):
+def store_writes(replica_id: int, writes: Iterable[Write], clock: int, reserved: int) -> int:
     """Store stamped writes in one transaction, with the clock and its reservation; return how many rows changed.
 
     For each (user, contact) the greatest version among `writes` wins; a received winner is
@@ -145,7 +148,7 @@ def store_writes(replica_id, writes, clock, reserved):
 
 
 @functools.cache
-def statements(using="default"):
+def statements(using: str = "default") -> dict[str, str]:
     """The SQL of the hot paths for the database `using`, in its driver's parameter style."""
     connection = connections[using]
     return {
@@ -171,7 +174,7 @@ def statements(using="default"):
 
 
 @functools.lru_cache(maxsize=64)
-def versions_statement(users, names, using="default"):
+def versions_statement(users: int, names: int, using: str = "default") -> str:
     """The SQL of `stored_versions` for `users` users and `names` contact names."""
     return statement(
         connections[using],
@@ -181,16 +184,17 @@ def versions_statement(users, names, using="default"):
     )
 
 
-def upsert_contacts(rows):
+def upsert_contacts(rows: Sequence[Sequence[Any]]) -> None:
     """Insert or overwrite (replica_id, user, name, phone, clock, deleted, deleted_at) rows in one statement.
 
-    Raw SQL: the ORM's bulk_create would cap a replica far below its rate (bench/README.md).
+    Raw SQL: the ORM's bulk_create costs far more a row than the statement, which would cap a
+    replica's updates a second (bench/README.md, "Contacts").
     """
     with driver_cursor(connection) as cursor:
         cursor.executemany(statements()["upsert"], rows)
 
 
-def stored_versions(replica_id, keys):
+def stored_versions(replica_id: int, keys: set[tuple[bytes, bytes]]) -> dict[tuple[bytes, bytes], Version]:
     """The stored version of each (user, contact) in `keys` that this replica has a row for.
 
     Raw SQL, like the upsert: on a peer this runs for every batch it receives, on the path
@@ -208,7 +212,7 @@ def stored_versions(replica_id, keys):
     return found
 
 
-def _chunks(items, size):
+def _chunks(items: list[bytes], size: int) -> Iterator[list[bytes]]:
     for at in range(0, len(items), size):
         yield items[at : at + size]
 
@@ -216,23 +220,23 @@ def _chunks(items, size):
 # --- tombstones and rejoining ---
 
 
-def purge_tombstones(replica_id, stored_before):
+def purge_tombstones(replica_id: int, stored_before: datetime) -> int:
     """Delete this replica's tombstones stored before `stored_before`; returns how many."""
     purged, _ = Contact.objects.filter(replica_id=replica_id, deleted=True, deleted_at__lt=stored_before).delete()
     return purged
 
 
-def note_peers_seen(replica_id, at):
+def note_peers_seen(replica_id: int, at: datetime) -> None:
     """Remember that this replica heard from a peer at `at`."""
     Replica.objects.filter(id=replica_id).update(peers_seen_at=at)
 
 
-def note_alive(replica_id, at):
+def note_alive(replica_id: int, at: datetime | None) -> None:
     """Remember that this replica was running at `at` (None: it has stopped), for the contacts page."""
     Replica.objects.filter(id=replica_id).update(alive_at=at)
 
 
-def check_rejoin(replica, now, tombstone_ttl):
+def check_rejoin(replica: Replica, now: datetime, tombstone_ttl: timedelta) -> None:
     """Refuse a replica that would bring deleted contacts back: it holds data and was away too long.
 
     Peers purge a tombstone `tombstone_ttl` after storing it; a replica that has not heard
@@ -250,7 +254,7 @@ def check_rejoin(replica, now, tombstone_ttl):
     )
 
 
-def empty_replica(name):
+def empty_replica(name: str) -> None:
     """Drop a replica's contacts and tombstones so it rejoins empty; its clock reservation stays."""
     Contact.objects.filter(replica__name=name).delete()
     Replica.objects.filter(name=name).update(peers_seen_at=None)
@@ -259,7 +263,7 @@ def empty_replica(name):
 # --- reads ---
 
 
-def list_contacts(replica_id, user):
+def list_contacts(replica_id: int, user: bytes) -> list[tuple[bytes, bytes]]:
     """The ListAll answer: this user's live (contact, phone) pairs, sorted by contact name's bytes.
 
     Raw SQL: a client may ask again and again (to see a change arrive), and the ORM's query
@@ -271,7 +275,7 @@ def list_contacts(replica_id, user):
         return [(bytes(name), bytes(phone)) for name, phone in cursor.fetchall()]
 
 
-def replica_snapshot(replica_id):
+def replica_snapshot(replica_id: int) -> list[Update | Delete]:
     """Everything this replica holds as server frames: Update per contact, Delete per tombstone."""
     rows = Contact.objects.filter(replica_id=replica_id).values_list("clock", "user", "name", "phone", "deleted")
     return [
@@ -280,7 +284,7 @@ def replica_snapshot(replica_id):
     ]
 
 
-def replica_views(user):
+def replica_views(user: str) -> dict[str, dict[str, Any]]:
     """Every replica's live contacts of `user` (text, sent as UTF-8), for the side-by-side page.
 
     Names and phones are shown as text, undecodable bytes as U+FFFD; the order is the

@@ -3,6 +3,8 @@
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from chatsite.core import client_json
@@ -22,12 +24,12 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 class ProtocolError(Exception):
     """A frame the client got wrong; `str()` is the text the client is sent."""
 
-    def __init__(self, message, client_id=None, has_id=False):
+    def __init__(self, message: str, client_id: object = None, has_id: bool = False) -> None:
         super().__init__(message)
         self.client_id, self.has_id = client_id, has_id
 
 
-def _dumps(value):
+def _dumps(value: object) -> str:
     # Compact and UTF-8 as is: frames are encoded once per message and sent to many.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -35,12 +37,12 @@ def _dumps(value):
 # --- names -----------------------------------------------------------------------
 
 
-def clean_room_name(name):
+def clean_room_name(name: object) -> str:
     """A room name trimmed; raises ProtocolError unless 1 to MAX_ROOM_NAME_LENGTH characters."""
     return clean_text(name, MAX_ROOM_NAME_LENGTH, field="room")
 
 
-def clean_username(name):
+def clean_username(name: object) -> str:
     """A nane username trimmed; ProtocolError unless 1 to MAX_NAME_LENGTH visible characters, not `system`."""
     name = clean_text(name or "", MAX_NAME_LENGTH, field="username")
     problem = name_problem(name, field="username")
@@ -51,7 +53,7 @@ def clean_username(name):
     return name
 
 
-def nickname_problem(nickname):
+def nickname_problem(nickname: object) -> str | None:
     """Why a token-dialect nickname is invalid, or None when it is fine."""
     if not isinstance(nickname, str) or not nickname:
         return "nickname is empty"
@@ -64,7 +66,7 @@ def nickname_problem(nickname):
     return None
 
 
-def clean_text(text, max_length, field="text"):
+def clean_text(text: object, max_length: int, field: str = "text") -> str:
     if not isinstance(text, str):
         raise ProtocolError(f"{field} must be a string")
     if "\x00" in text:
@@ -104,7 +106,7 @@ PING = object()
 PONG_FRAME = _dumps({"pong": True})
 
 
-def decode_nane(frame, max_text_length):
+def decode_nane(frame: str | bytes | None, max_text_length: int) -> NaneSend | Recover | object:
     """A client frame as NaneSend, Recover or PING; raises ProtocolError naming what is wrong."""
     try:
         data = client_json.loads(frame)
@@ -138,7 +140,7 @@ def decode_nane(frame, max_text_length):
     return NaneSend(room=room, text=text, client_id=client_id)
 
 
-def decode_recover(value):
+def decode_recover(value: object) -> tuple[str, int]:
     """The (room, since) of a recover frame's `recover` object."""
     if not isinstance(value, dict):
         raise ProtocolError('recover must be an object: {"room": "<name>", "since": <seq>}')
@@ -149,14 +151,14 @@ def decode_recover(value):
     return clean_room_name(value["room"]), clean_seq(value["since"], "since", minimum=0)
 
 
-def clean_seq(value, field, minimum):
+def clean_seq(value: object, field: str, minimum: int) -> int:
     """A message number as an int from `minimum` to MAX_SEQ; JSON's true and 1.0 are not numbers here."""
     if type(value) is not int or not minimum <= value <= MAX_SEQ:
         raise ProtocolError(f"{field} must be an integer from {minimum} to {MAX_SEQ}")
     return value
 
 
-def recovered_frame(recover, recovered, room, seq):
+def recovered_frame(recover: Recover, recovered: bool, room: str, seq: int) -> str:
     """The answer that ends a replay: whether it reached back to `since + 1`, and the room's newest number."""
     frame = {"recovered": recovered, "room": room, "seq": seq}
     if recover.has_id:
@@ -164,7 +166,7 @@ def recovered_frame(recover, recovered, room, seq):
     return _dumps(frame)
 
 
-def nane_error(error):
+def nane_error(error: ProtocolError) -> str:
     frame = {"error": str(error)}
     if error.has_id:
         frame["id"] = error.client_id
@@ -172,7 +174,9 @@ def nane_error(error):
     return json.dumps(frame, separators=(",", ":"))
 
 
-def message_dict(*, room, seq, text, sender, created, client_id=None):
+def message_dict(
+    *, room: str, seq: int, text: str, sender: str, created: datetime, client_id: str | None = None
+) -> dict[str, Any]:
     """A message as nane shows it, on the socket and in `/history`; `seq` is its number in the room.
 
     `created` always has six fraction digits: plain isoformat() drops them on a whole
@@ -185,11 +189,11 @@ def message_dict(*, room, seq, text, sender, created, client_id=None):
     return message
 
 
-def nane_frame(**message):
+def nane_frame(**message: Any) -> str:
     return _dumps(message_dict(**message))
 
 
-def room_and_seq(frame):
+def room_and_seq(frame: str) -> tuple[str, int]:
     """The room name and number of a nane message frame."""
     data = json.loads(frame)
     return data["room"], data["seq"]
@@ -200,12 +204,12 @@ def room_and_seq(frame):
 DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-def history_page(before, limit, max_limit):
+def history_page(before: str | None, limit: str | None, max_limit: int) -> tuple[int | None, int | None]:
     """`?before=&limit=` of `/history` (strings or None) as ints or None; ProtocolError naming the bad one."""
     return _query_number(before, "before", 1, MAX_SEQ), _query_number(limit, "limit", 1, max_limit)
 
 
-def _query_number(value, field, minimum, maximum):
+def _query_number(value: str | None, field: str, minimum: int, maximum: int) -> int | None:
     if value is None:
         return None
     if not DIGITS.fullmatch(value) or not minimum <= int(value) <= maximum:
@@ -233,7 +237,7 @@ COMMANDS = {
 }
 
 
-def decode_command(frame):
+def decode_command(frame: str | bytes | None) -> Command:
     """A `{"type", "args"}` frame as a Command whose required args are strings."""
     try:
         data = client_json.loads(frame)
@@ -252,11 +256,11 @@ def decode_command(frame):
     return Command(kind, args)
 
 
-def token_frame(sender, body):
+def token_frame(sender: str, body: str) -> str:
     return _dumps({"from": sender, "body": body})
 
 
-def system_frame(body):
+def system_frame(body: str) -> str:
     return token_frame(SYSTEM, body)
 
 
@@ -270,7 +274,7 @@ class Handshake:
     username: str | None = None
 
 
-def read_handshake(scope):
+def read_handshake(scope: dict[str, Any]) -> Handshake:
     """Who a `/ws` handshake says it is: a token (which wins) or a nane username."""
     query = parse_qs(scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
     query = {key: values[0] for key, values in query.items()}

@@ -7,8 +7,10 @@ notices (docs/architecture.md, "Who broadcasts").
 """
 
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -34,7 +36,7 @@ class ChatError(Exception):
 # --- notices -----------------------------------------------------------------------
 
 
-def notice(room, body):
+def notice(room: Room, body: str) -> Broadcast:
     """A system notice to the token-dialect clients in `room` (nane has no notices)."""
     return Broadcast().to_room(room.key, protocol.system_frame(body))
 
@@ -42,11 +44,11 @@ def notice(room, body):
 # --- rooms and messages ------------------------------------------------------------
 
 
-def find_room(name):
+def find_room(name: str) -> Room | None:
     return Room.objects.named(name).first()
 
 
-def create_room(name):
+def create_room(name: str) -> Room:
     """A new room; ChatError if the name is invalid, the room exists, or CHAT_MAX_ROOMS exist."""
     try:
         clean = protocol.clean_room_name(name)
@@ -63,7 +65,7 @@ def create_room(name):
     return room
 
 
-def too_many_rooms(name):
+def too_many_rooms(name: str) -> ChatError:
     return ChatError(f"cannot create room {name}: this server has its most rooms ({settings.CHAT_MAX_ROOMS})")
 
 
@@ -88,13 +90,13 @@ class Posted:
     created: datetime
 
 
-def post_message(*, room_name, sender, text, client_id=None):
+def post_message(*, room_name: str, sender: str, text: str, client_id: str | None = None) -> Posted | ChatError:
     """Store a message (creating the room) and trim the history; returns it as Posted."""
     posted, _ = post_messages([Post(room_name, sender, text, client_id)])
     return posted[0]
 
 
-def post_messages(posts):
+def post_messages(posts: Sequence[Post]) -> tuple[list[Posted | ChatError], Broadcast]:
     """Store several messages in one transaction, in order: (a Posted each, their Broadcast).
 
     A post to a room that cannot be created (CHAT_MAX_ROOMS) is not stored: its entry is a
@@ -127,7 +129,7 @@ def post_messages(posts):
     return posted, broadcast
 
 
-def message_as_dict(message, room_name):
+def message_as_dict(message: Message, room_name: str) -> dict[str, Any]:
     return protocol.message_dict(
         room=room_name,
         seq=message.seq,
@@ -138,7 +140,7 @@ def message_as_dict(message, room_name):
     )
 
 
-def history(room, before=None, limit=None):
+def history(room: Room, before: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """A page of a room's messages, oldest first: the newest `limit` numbered below `before`.
 
     With neither, the newest `CHAT_MAX_MESSAGES_IN_ROOM`: the whole history.
@@ -161,10 +163,10 @@ class Replay:
     frames: tuple
     recovered: bool  # every message from since + 1 to newest is among them
 
-    def trail(self):
+    def trail(self) -> "Trail":
         return Trail(self.room_key, max(self.recover.since, self.newest))
 
-    def ending(self, live, trail):
+    def ending(self, live: Iterable[str], trail: "Trail") -> list[str]:
         """What follows the replay: `recovered`, then the live frames held meanwhile that it did not cover.
 
         A message committed before the replay was read is in both, one committed after it only in `live`.
@@ -180,10 +182,10 @@ class Trail:
     that node's broadcast of it arrives here: it must not be sent twice.
     """
 
-    def __init__(self, room_key, covered):
+    def __init__(self, room_key: str, covered: int) -> None:
         self.room_key, self.covered, self.done = room_key, covered, False
 
-    def stale(self, frame):
+    def stale(self, frame: str) -> bool:
         room, seq = protocol.room_and_seq(frame)
         if room_key(room) != self.room_key:
             return False
@@ -196,7 +198,7 @@ class Trail:
 REPLAYED_FIELDS = ("seq", "sender", "text", "client_id", "created")
 
 
-def replay(recover):
+def replay(recover: protocol.Recover) -> Replay:
     """The messages of a recover frame's room after its `since`, in one query; ChatError if no such room."""
     missed = FilteredRelation("messages", condition=Q(messages__seq__gt=recover.since))
     rows = list(
@@ -218,11 +220,11 @@ def replay(recover):
     return Replay(recover, key, name, newest, frames, recovered)
 
 
-def room_as_dict(room, last_message=None):
+def room_as_dict(room: Room, last_message: Message | None = None) -> dict[str, Any]:
     return {"name": room.name, "last_message": message_as_dict(last_message, room.name) if last_message else None}
 
 
-def rooms_with_last_message():
+def rooms_with_last_message() -> list[dict[str, Any]]:
     """Every room with its newest message, in two queries whatever the number of rooms.
 
     A room's `last_seq` names its newest message, which the history cap never deletes.
@@ -239,18 +241,18 @@ def rooms_with_last_message():
     return [room_as_dict(room, last.get(room.pk)) for room in rooms]
 
 
-def room_detail(room):
+def room_detail(room: Room) -> dict[str, Any]:
     return room_as_dict(room, room.messages.order_by("-seq").first())
 
 
-def room_names():
+def room_names() -> list[str]:
     return sorted(Room.objects.values_list("name", flat=True), key=str.lower)
 
 
 # --- expiry ------------------------------------------------------------------------
 
 
-def prune_expired(now=None):
+def prune_expired(now: datetime | None = None) -> int:
     """Delete token sessions that hold no nickname any more, and rooms idle for CHAT_ROOM_IDLE_TTL; how many went.
 
     A session's token dies with its row (its id is never handed out again), so `/auth`
@@ -273,17 +275,17 @@ def prune_expired(now=None):
 # --- names: one speaker per name, in either dialect (chatsite/core/names.py) --------------
 
 
-def _free_stale(key, now):
+def _free_stale(key: str, now: datetime) -> None:
     ChatSession.objects.stale(now).filter(key=key).update(ended=now)
 
 
-def _check_nickname(nickname):
+def _check_nickname(nickname: object) -> None:
     problem = protocol.nickname_problem(nickname)
     if problem:
         raise ChatError(problem)
 
 
-def claim_nane_name(username):
+def claim_nane_name(username: str) -> int | None:
     """Hold a nane username for this node; the id of its row, or None when someone else speaks as it.
 
     Nane sockets with the very same spelling share the name, on every node (a person's
@@ -318,7 +320,7 @@ def claim_nane_name(username):
     return None
 
 
-def refresh_nane_names(ids):
+def refresh_nane_names(ids: Collection[int]) -> set[int]:
     """Heartbeat of a node's nane names; the ids among them that no longer hold their name (ended or pruned)."""
     now = timezone.now()
     ChatSession.objects.filter(pk__in=ids, ended__isnull=True).update(seen=now)
@@ -326,7 +328,7 @@ def refresh_nane_names(ids):
     return set(ids) - set(held)
 
 
-def release_nane_name(session_id):
+def release_nane_name(session_id: int) -> None:
     """This node's last socket of a nane username has gone; the name is free once no node holds it."""
     with transaction.atomic():
         held = ChatSession.objects.filter(pk=session_id, ended__isnull=True)
@@ -337,7 +339,7 @@ def release_nane_name(session_id):
 # --- token-dialect sessions --------------------------------------------------------
 
 
-def issue_token(nickname):
+def issue_token(nickname: str) -> str:
     """Reserve a nickname and return the signed token that claims it; ChatError if refused."""
     _check_nickname(nickname)
     now = timezone.now()
@@ -352,7 +354,7 @@ def issue_token(nickname):
     return _signer.sign_object({"s": session.pk})
 
 
-def open_session(token):
+def open_session(token: str) -> ChatSession | None:
     """Claim the session a token names; None when the token is bad, expired, used or late."""
     try:
         session_id = _signer.unsign_object(token, max_age=settings.CHAT_TOKEN_TTL)["s"]
@@ -374,12 +376,12 @@ def open_session(token):
     return ChatSession.objects.select_related("room").get(pk=session_id)
 
 
-def joined_notice(session):
+def joined_notice(session: ChatSession) -> Broadcast:
     """Tells the session's room (the joiner included) that it has joined."""
     return notice(session.room, f"{session.nickname} joined")
 
 
-def switch_room(session, room):
+def switch_room(session: ChatSession, room: Room) -> Broadcast:
     """Move a session to another room; returns `left` for the old room and `joined` for the new one."""
     old = session.room
     ChatSession.objects.filter(pk=session.pk).update(room=room)
@@ -388,7 +390,7 @@ def switch_room(session, room):
     return Broadcast(rooms={**left.rooms, **joined_notice(session).rooms})
 
 
-def set_nickname(session, nickname):
+def set_nickname(session: ChatSession, nickname: str) -> Broadcast:
     """Rename a live session, freeing the old nickname; returns the room's notice. ChatError if invalid or taken."""
     _check_nickname(nickname)
     old = session.nickname
@@ -405,18 +407,18 @@ def set_nickname(session, nickname):
     return notice(session.room, f"{old} is now {nickname}") if session.room is not None else Broadcast()
 
 
-def refresh_session(session):
+def refresh_session(session: ChatSession) -> bool:
     """Heartbeat: the session still holds its nickname; False once it was ended (taken over after going stale)."""
     return ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(seen=timezone.now()) == 1
 
 
-def end_session(session):
+def end_session(session: ChatSession) -> Broadcast:
     """Free the nickname and kill the token; returns the room's `left`, once, whatever ended it."""
     ended = ChatSession.objects.filter(pk=session.pk, ended__isnull=True).update(ended=timezone.now())
     return notice(session.room, f"{session.nickname} left") if ended and session.room is not None else Broadcast()
 
 
-def users_in(room):
+def users_in(room: Room) -> list[str]:
     live = ChatSession.objects.holding_nickname().filter(room=room, connected__isnull=False)
     return sorted(live.values_list("nickname", flat=True))
 
@@ -424,12 +426,12 @@ def users_in(room):
 class UsernameRefused(ChatError):
     """`/ws?username=` refuses this name; `invalid` when no moment would accept it (else it is held)."""
 
-    def __init__(self, message, invalid):
+    def __init__(self, message: str, invalid: bool) -> None:
         super().__init__(message)
         self.invalid = invalid
 
 
-def nane_username(name):
+def nane_username(name: str) -> str:
     """The username a nane handshake joins as, or UsernameRefused saying why.
 
     The handshake refuses with a bare 403, which a browser cannot read; the chat page asks

@@ -5,15 +5,17 @@ room's row lock, which orders concurrent writers of one room on PostgreSQL; SQLi
 IMMEDIATE transactions already serialise every writer), one INSERT adds the messages,
 one DELETE drops what falls out of the room's history.
 
-Why not the ORM: on the 2-core VM, between messages 33 ms apart (1,000 clients at 30
-msg/s), the same work cost 1.25 ms of CPU per message through the ORM and Django's
-cursor and transaction wrappers, 0.45 ms through the driver: the difference was a fifth
-of the chat's CPU per delivery. Errors still come out as Django's database exceptions,
-and the connection is still Django's, with its settings and its health checks.
+Why not the ORM: the ORM and Django's cursor and transaction wrappers cost more CPU per
+message than the driver's statements themselves, a large share of the chat's CPU per
+delivery (bench/README.md, "What changed, and why"). Errors still come out as Django's
+database exceptions, and the connection is still Django's, with its settings and its
+health checks.
 """
 
 import contextlib
 import functools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connections
@@ -23,7 +25,7 @@ from messaging.models import Message, Room
 
 
 @functools.cache
-def statements(using):
+def statements(using: str) -> dict[str, str]:
     """The SQL of a batch for the database `using`."""
     connection = connections[using]
     return {
@@ -50,7 +52,9 @@ def statements(using):
     }
 
 
-def store(rooms, now, using="default"):
+def store(
+    rooms: Iterable[tuple[str, str, Sequence[tuple[str, str, str | None]]]], now: datetime, using: str = "default"
+) -> list[tuple[str, int] | None]:
     """Store messages room by room in one transaction; returns each room's (name, first number).
 
     `rooms` is a list of (room key, the room's name should it be new, messages), each

@@ -40,8 +40,8 @@ class ClientView(PublicAPIView):
         """What `request.data` gives here, read by GoJSONParser straight from the body.
 
         Every body of this view goes to that parser, so DRF's general path (content types,
-        streams, forms and files) has nothing to choose, yet it cost the heartbeat 8 % of its
-        instructions.
+        streams, forms and files) has nothing to choose, yet it cost the heartbeat a share
+        of its instructions (bench/README.md, "What made it faster").
         """
         body = request.body
         return GoJSONParser().parse(io.BytesIO(body)) if body else {}  # DRF too gives {} for no body

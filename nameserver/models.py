@@ -36,8 +36,9 @@ class Registration(models.Model):
     # index would speed up, the pruner's DELETE, scans a table of live clients once a second.
     connected = models.DateTimeField(help_text="Last registration or heartbeat.")
     # `GET /clients` is read far more often than a client changes, and turning rows into
-    # JSON cost ~25 µs per client per read. So each row keeps its member of that map
-    # encoded: `entry_head` at every save, `entry` also at every heartbeat (one UPDATE).
+    # JSON was most of a read (bench/README.md, "What made it faster"). So each row keeps
+    # its member of that map encoded: `entry_head` at every save, `entry` also at every
+    # heartbeat (one UPDATE).
     entry_head = models.TextField(editable=False)
     entry = models.TextField(editable=False)
 

@@ -42,8 +42,8 @@ class FlatSerializer(serializers.Serializer):
     """A serializer of one flat JSON object, whose fields are built once per class.
 
     DRF builds every field of a serializer again for each instance (a deep copy), then
-    validates through its general machinery of sources and nested fields: 24 µs of a
-    heartbeat that otherwise costs ~300, for one UUID. A flat object needs neither. The
+    validates through its general machinery of sources and nested fields, on every
+    heartbeat, for one UUID. A flat object needs neither. The
     fields, their messages and the shape of errors are DRF's; the object-level checks
     (`validate`, `validate_<field>`) are not run, so subclasses must not define them.
     """
@@ -56,8 +56,8 @@ class FlatSerializer(serializers.Serializer):
     @classmethod
     def validated(cls, data):
         """The validated data of `data`, or the ValidationError that `is_valid(raise_exception=True)`
-        raises, without making a serializer: making one and asking it cost 11 % of a
-        heartbeat's instructions."""
+        raises, without making a serializer: making one and asking it cost a share of a
+        heartbeat's instructions (bench/README.md, "What made it faster")."""
         if not isinstance(data, Mapping):
             cls(data=data).is_valid(raise_exception=True)  # DRF's own error for a non-object
         values, errors = {}, {}

@@ -19,7 +19,7 @@ class ClientError(Exception):
     """A frame or field the client got wrong; `str(error)` is the text to show it."""
 
 
-def clean_username(value):
+def clean_username(value: object) -> str:
     """The trimmed username, or ClientError saying what is wrong with it."""
     if not isinstance(value, str):
         raise ClientError("username must be a string")
@@ -45,12 +45,12 @@ class Signal:
     type: str
     payload: Any = None
 
-    def forwarded_from(self, originator):
+    def forwarded_from(self, originator: str) -> str:
         """The frame the target receives, encoded once."""
         return encode({"target": self.target, "type": self.type, "originator": originator, "payload": self.payload})
 
 
-def parse_signal(text):
+def parse_signal(text: str) -> Signal:
     """Decode a client frame into a Signal, or raise ClientError saying why not."""
     try:
         frame = client_json.loads(text)
@@ -73,7 +73,7 @@ def parse_signal(text):
     return Signal(target=target, type=kind, payload=frame.get("payload"))
 
 
-def _encodable(frame):
+def _encodable(frame: object) -> bool:
     try:
         encode(frame).encode("utf-8")
     except UnicodeEncodeError:
@@ -81,18 +81,18 @@ def _encodable(frame):
     return True
 
 
-def encode(frame):
+def encode(frame: object) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def error_frame(why):
+def error_frame(why: str) -> str:
     return encode({"type": "ERROR", "payload": why})
 
 
-def target_not_found_frame(target):
+def target_not_found_frame(target: str) -> str:
     return encode({"target": target, "type": "TARGET_NOT_FOUND", "payload": None})
 
 
-def cause_frame(cause):
+def cause_frame(cause: str) -> str:
     """The frame naming why the server will close; the close reason names it again (docs/protocols/signaling.md)."""
     return encode({"type": cause, "payload": None})

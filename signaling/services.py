@@ -1,12 +1,16 @@
 """Every write of signaling: register, claim and release a connection, heartbeat, kick."""
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from signaling.ice import IceSettings
@@ -19,7 +23,7 @@ class UsernameTaken(Exception):
     """Someone registered this username already (case ignored)."""
 
 
-def register_user(username):
+def register_user(username: str) -> SignalingUser:
     """Store a new user; UsernameTaken when the name, in any letter case, is held."""
     try:
         with transaction.atomic():
@@ -28,11 +32,11 @@ def register_user(username):
         raise UsernameTaken(username)
 
 
-def find_user(username):
+def find_user(username: str) -> SignalingUser | None:
     return SignalingUser.objects.named(username).first()
 
 
-def user_of(identity):
+def user_of(identity: tuple[int, str] | None) -> SignalingUser | None:
     """The registered user an identity cookie names, noting the visit; None if it is gone (or never was)."""
     if identity is None:
         return None
@@ -43,12 +47,12 @@ def user_of(identity):
     return user
 
 
-def prune_expired(now=None):
+def prune_expired(now: datetime | None = None) -> int:
     """Free the names of users idle for SIGNALING_USER_IDLE_TTL; returns how many went."""
     return SignalingUser.objects.idle(now).delete()[1].get(SignalingUser._meta.label, 0)
 
 
-def ice_configuration(user, now=None):
+def ice_configuration(user: SignalingUser, now: datetime | None = None) -> dict[str, Any]:
     """The ICE servers `user`'s calls use, TURN ones with a credential that names the user and expires."""
     now = now or timezone.now()
     ice = IceSettings(
@@ -60,7 +64,7 @@ def ice_configuration(user, now=None):
     return ice.configuration(user.username, now.timestamp())
 
 
-def claim_connection(user, channel_name, now=None):
+def claim_connection(user: SignalingUser, channel_name: str, now: datetime | None = None) -> ActiveConnection | None:
     """Make `channel_name` the user's one active connection; None when a live one holds it.
 
     A stale row (its process stopped heartbeating) is deleted first, in the same
@@ -75,19 +79,19 @@ def claim_connection(user, channel_name, now=None):
         return None
 
 
-def refresh_connection(user_id, channel_name, now=None):
+def refresh_connection(user_id: int, channel_name: str, now: datetime | None = None) -> bool:
     """Heartbeat: mark this socket's row seen now; False when the row is gone (kicked or replaced)."""
     now = now or timezone.now()
     return ActiveConnection.objects.filter(user_id=user_id, channel_name=channel_name).update(seen=now) == 1
 
 
-def release_connection(user_id, channel_name):
+def release_connection(user_id: int, channel_name: str) -> None:
     """Forget this socket's row, never a newer connection of the same user; the user was seen until now."""
     ActiveConnection.objects.filter(user_id=user_id, channel_name=channel_name).delete()
     SignalingUser.objects.filter(pk=user_id).update(seen=timezone.now())
 
 
-def live_channel_name(username, now=None):
+def live_channel_name(username: str, now: datetime | None = None) -> str | None:
     """Where a connected user is reached, or None when the user is not online."""
     if "\x00" in username:
         return None  # nobody's name holds NUL, and PostgreSQL refuses it in a query
@@ -99,16 +103,16 @@ def live_channel_name(username, now=None):
     )
 
 
-def online_usernames(now=None):
+def online_usernames(now: datetime | None = None) -> list[str]:
     return list(ActiveConnection.objects.live(now).order_by("user__key").values_list("user__username", flat=True))
 
 
-def active_user_count(now=None):
+def active_user_count(now: datetime | None = None) -> int:
     """How many users hold a live connection (for the metrics)."""
     return ActiveConnection.objects.live(now).count()
 
 
-def kick_connections(connections=None):
+def kick_connections(connections: QuerySet[ActiveConnection] | None = None) -> int:
     """Delete active connections (all by default) and close their sockets; returns how many.
 
     The KICKED events go out after commit, so a kicked consumer never finds its row still there.
@@ -122,7 +126,7 @@ def kick_connections(connections=None):
     return len(channel_names)
 
 
-def _send_kicks(channel_names):
+def _send_kicks(channel_names: Iterable[str]) -> None:
     layer = get_channel_layer()
     for channel_name in channel_names:
         try:

@@ -38,7 +38,7 @@ class PublicAPIView(APIView):
 
     DRF makes a view's parsers, renderers and negotiator anew for every request, and works
     out its `Allow` header each time. Those of these views keep no state between requests,
-    so each view class makes them once (about 3 % of a heartbeat's instructions). A
+    so each view class makes them once (bench/README.md, "What made it faster"). A
     subclass must not give them one that keeps state.
     """
 

@@ -92,5 +92,5 @@ def finite_float(text):
     return number
 
 
-# One decoder for every call: json.loads with hooks builds a new one each time (2 µs a frame).
+# One decoder for every call: json.loads with hooks builds a new one each time, for every frame.
 DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float)

@@ -6,9 +6,10 @@ contacts/services.py) is a `statement()` template, made once per database, run o
 
 Django's ORM compiles a query again on every call, and its cursor wrapper rewrites the
 placeholders and wraps every call; on the hot paths that costs more than the database
-(messaging/store.py and nameserver/store.py give the figures). These helpers keep
-Django's part that matters: its connection, with its settings and health checks, its
-table and column names and quoting, and its database exceptions.
+(bench/README.md: "What changed, and why" for the chat, "What made it faster" for the
+name server). These helpers keep Django's part that matters: its connection, with its
+settings and health checks, its table and column names and quoting, and its database
+exceptions.
 """
 
 import contextlib
@@ -30,8 +31,8 @@ def driver_cursor(connection):
     """A cursor of the driver, on Django's `connection`; errors come out as Django's."""
     # What Django's own cursor() does first: once per request, drop a connection that no
     # longer answers (CONN_HEALTH_CHECKS), then connect if need be. Only connecting is
-    # guarded against a running event loop, so the guard (a raised and caught
-    # RuntimeError, 2 % of a heartbeat) is skipped while the thread's connection is open.
+    # guarded against a running event loop, so the guard (a RuntimeError raised and caught
+    # on every call) is skipped while the thread's connection is open.
     connection.close_if_health_check_failed()
     if connection.connection is None:
         connection.ensure_connection()

@@ -71,9 +71,9 @@ class Deadlines:
     """The connections of one event loop that wait for a head or a body, and when each must be done.
 
     Checked on each whole second while any waits (the wake-up the server's tick and the
-    keepalive pings share) instead of a timer armed and cancelled for every request: on
-    uvloop that cost 4.5 µs a request, more than everything else here. A deadline is
-    therefore met up to a second late.
+    keepalive pings share) instead of a timer armed and cancelled for every request, which
+    on uvloop cost more than everything else here (bench/README.md, "What made it faster").
+    A deadline is therefore met up to a second late.
     """
 
     def __init__(self, loop):

@@ -16,7 +16,8 @@
    nothing. The application sees `websocket.disconnect` with code 1008.
 3. **Keepalive pings in step.** uvicorn pings each connection `ws_ping_interval` after
    its own last ping, so 1,000 connections wake the process 50 times a second at 20 s,
-   and on this kind of VM a wake-up from idle costs a good fraction of a millisecond.
+   and a wake-up from idle costs far more than the ping it sends (bench/README.md,
+   "What changed, and why").
    Pings due within the same whole second of the loop's clock go out together, in the
    same wake-up as the server's once-a-second tick (chatsite/server/uvicorn_server.py).
 

@@ -62,8 +62,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Clock of {name} reset to {clock}; {restamped} writes past the limit re-stamped.")
         # Everything loaded by now lives as long as the process: take it out of the cyclic
         # collector's full passes. Each write allocates a few objects that wait in the queue,
-        # so full passes come often, and each walked all of Django: on the 2-core VM they
-        # were half of the event loop's CPU per write.
+        # so full passes come often, and each walked all of Django: a large share of the
+        # event loop's CPU per write (bench/README.md, "Contacts").
         gc.freeze()
         try:
             # uvloop, as the web process runs: its loop costs less per wake-up and per read.
