@@ -17,13 +17,18 @@ bench/README.md ("HTTP") has the figures.
 """
 
 import functools
+import sqlite3
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from chatsite.core.sql import driver_cursor, statement
 from nameserver import cycles
+from nameserver.models import Registration
 from nameserver.notified_map import notified_map
 
 # On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush:
@@ -35,7 +40,7 @@ ASYNCHRONOUS_COMMIT = {"postgresql": " AND set_config('synchronous_commit', 'off
 
 
 @functools.cache
-def statements(model, using):
+def statements(model: type[Registration], using: str) -> dict[str, str]:
     connection = connections[using]
     return {
         # Only a live client is touched, so a heartbeat racing the pruner never resurrects one.
@@ -79,7 +84,7 @@ class KeptMap:
     """Every row of one registry one SQLite connection has seen: `connected` as stored and
     the entry, each by id, oldest first."""
 
-    def __init__(self, driver_connection):
+    def __init__(self, driver_connection: sqlite3.Connection) -> None:
         self.driver_connection = driver_connection
         self.connected = {}
         self.entries = {}  # in the order of `connected`
@@ -88,7 +93,7 @@ class KeptMap:
         self.changes = None
         self.checked_in = None  # the request cycle in which data_version was last read
 
-    def is_current(self, cursor):
+    def is_current(self, cursor: sqlite3.Cursor) -> bool:
         """Whether nobody, this connection included, has written since the map was read
         (others looked for once per request cycle)."""
         cycle = cycles.current()
@@ -99,7 +104,7 @@ class KeptMap:
             self.checked_in = cycle
         return self.changes == self.driver_connection.total_changes
 
-    def read(self, cursor, sql):
+    def read(self, cursor: sqlite3.Cursor, sql: str) -> None:
         # The version first: another connection's commit between the two statements then
         # shows as a change at the next look. Read after the rows, it would pass for one
         # the rows include, and the map would miss it until someone wrote again.
@@ -111,7 +116,7 @@ class KeptMap:
         self.changes = self.driver_connection.total_changes
         self.checked_in = cycles.current()
 
-    def apply(self, key, connected, entry):
+    def apply(self, key: str, connected: str, entry: str) -> None:
         """Our own heartbeat, written just now."""
         if self.connected and connected < next(reversed(self.connected.values())):
             self.in_order = False
@@ -121,7 +126,7 @@ class KeptMap:
         self.entries[key] = entry
         self.changes = self.driver_connection.total_changes
 
-    def live_entries(self, cutoff):
+    def live_entries(self, cutoff: str) -> list[str]:
         # Nearly always every row is live: when the oldest is, that is known without a look at the others.
         if self.in_order and next(iter(self.connected.values()), cutoff) >= cutoff:
             return list(self.entries.values())
@@ -132,7 +137,7 @@ class KeptMap:
 kept = threading.local()
 
 
-def kept_map(model, connection):
+def kept_map(model: type[Registration], connection: BaseDatabaseWrapper) -> KeptMap | None:
     """This thread's KeptMap of `model` on `connection`, on SQLite outside transactions (a rollback would not show)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
@@ -144,7 +149,9 @@ def kept_map(model, connection):
     return current
 
 
-def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
+def heartbeat(
+    model: type[Registration], key: uuid.UUID, now: datetime, cutoff: datetime, entry_tail: str, using: str = "default"
+) -> list[str] | None:
     """Set `connected` to `now` if the row is live at `cutoff`; then every live entry, as
     `live_entries` gives them, or None when the row was not live."""
     connection = connections[using]
@@ -168,7 +175,7 @@ def heartbeat(model, key, now, cutoff, entry_tail, using="default"):
         return kept_now.live_entries(stored_cutoff)
 
 
-def live_entries(model, cutoff, using="default"):
+def live_entries(model: type[Registration], cutoff: datetime, using: str = "default") -> list[str]:
     """The stored JSON member of every row connected at or after `cutoff`."""
     connection = connections[using]
     if is_notified(connection):
@@ -181,7 +188,7 @@ def live_entries(model, cutoff, using="default"):
         return kept_now.live_entries(stored_cutoff)
 
 
-def up_to_date_map(cursor, model, connection):
+def up_to_date_map(cursor: Any, model: type[Registration], connection: BaseDatabaseWrapper) -> KeptMap | None:
     """`kept_map`, read again if it may be stale."""
     kept_now = kept_map(model, connection)
     if kept_now is not None and not kept_now.is_current(cursor):
@@ -189,13 +196,13 @@ def up_to_date_map(cursor, model, connection):
     return kept_now
 
 
-def live_rows(cursor, model, connection, stored_cutoff):
+def live_rows(cursor: Any, model: type[Registration], connection: BaseDatabaseWrapper, stored_cutoff: Any) -> list[str]:
     """`live_entries` read from the table."""
     sql = statements(model, connection.alias)["live"]
     return [entry for (entry,) in cursor.execute(sql, (stored_cutoff,)).fetchall()]
 
 
-def stored(connection, moment):
+def stored(connection: BaseDatabaseWrapper, moment: datetime) -> Any:
     """A datetime as the database driver takes it for `connected`."""
     return connection.ops.adapt_datetimefield_value(moment)
 
@@ -203,11 +210,11 @@ def stored(connection, moment):
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def microseconds(moment):
+def microseconds(moment: datetime) -> int:
     """A datetime as the notified map keeps `connected`: microseconds since the epoch, exactly."""
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def is_notified(connection):
+def is_notified(connection: BaseDatabaseWrapper) -> bool:
     """Whether `connection`'s reads go through the notified map: PostgreSQL, outside transactions."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
