@@ -35,46 +35,11 @@ import psycopg
 from django.db import connections
 
 from nameserver import cycles
+from nameserver.kept_rows import KeptRows
 
 log = logging.getLogger(__name__)
 
 DRAIN_EVERY = 1.0  # seconds
-CONNECTED = '"connected": '  # where an entry's tail begins (nameserver.models.encode_entry_head)
-
-
-class RegistryRows:
-    """What the notifications have said of one table: `connected` (µs) and entry, by id, oldest first."""
-
-    def __init__(self, rows=()):
-        self.connected = {key: connected for key, connected, _ in rows}
-        self.entries = {key: entry for key, _, entry in rows}
-        self.in_order = True  # False once a change is older than the newest row (a clock went back)
-
-    def put(self, key, connected, entry):
-        if self.connected and connected < next(reversed(self.connected.values())):
-            self.in_order = False
-        self.connected.pop(key, None)
-        self.connected[key] = connected
-        self.entries.pop(key, None)
-        self.entries[key] = entry
-
-    def remove(self, key):
-        self.connected.pop(key, None)
-        self.entries.pop(key, None)
-
-    def is_live(self, key, cutoff):
-        return self.connected.get(key, cutoff - 1) >= cutoff
-
-    def beat(self, key, connected, entry_tail):
-        """A heartbeat of a live row, now."""
-        head = self.entries[key].rpartition(CONNECTED)[0]
-        self.put(key, connected, head + CONNECTED + entry_tail)
-
-    def live_entries(self, cutoff):
-        if self.in_order and next(iter(self.connected.values()), cutoff) >= cutoff:
-            return list(self.entries.values())
-        rows = zip(self.connected.values(), self.entries.values(), strict=True)
-        return [entry for connected, entry in rows if connected >= cutoff]
 
 
 class NotifiedMap:
@@ -84,7 +49,7 @@ class NotifiedMap:
         self.alias = alias
         self.lock = threading.Lock()
         self.connection = None  # psycopg's, of our own
-        self.tables = {}  # channel (the table's name) → RegistryRows
+        self.tables = {}  # channel (the table's name) → KeptRows
         self.unwritten = {}  # statement → {key: parameters} of heartbeats answered but not yet written
         self.pending = None  # notifications held back while a table is read whole
         self.synced_in = None  # the request cycle in which the connection last answered
@@ -178,7 +143,7 @@ class NotifiedMap:
         self.pending = []
         try:
             rows = self.connection.execute(table["notified all"]).fetchall()
-            self.tables[table["channel"]] = RegistryRows(rows)
+            self.tables[table["channel"]] = KeptRows(rows)
             pending, self.pending = self.pending, None
             for notify in pending:
                 self.notified(notify)
@@ -200,7 +165,7 @@ class NotifiedMap:
         elif change.startswith("-"):
             rows.remove(change[2:])
         else:  # a truncate: nothing is left
-            self.tables[notify.channel] = RegistryRows()
+            self.tables[notify.channel] = KeptRows()
 
     def close(self):
         if self.connection is not None and not self.connection.closed:

@@ -28,6 +28,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from chatsite.core.sql import driver_cursor, statement
 from nameserver import cycles
+from nameserver.kept_rows import KeptRows
 from nameserver.models import Registration
 from nameserver.notified_map import notified_map
 
@@ -81,14 +82,11 @@ def statements(model: type[Registration], using: str) -> dict[str, str]:
 
 
 class KeptMap:
-    """Every row of one registry one SQLite connection has seen: `connected` as stored and
-    the entry, each by id, oldest first."""
+    """The rows of one registry one SQLite connection has seen, and whether it may have missed a write."""
 
     def __init__(self, driver_connection: sqlite3.Connection) -> None:
         self.driver_connection = driver_connection
-        self.connected = {}
-        self.entries = {}  # in the order of `connected`
-        self.in_order = True  # False once a heartbeat is older than the newest row (the clock went back)
+        self.rows = KeptRows()
         self.data_version = None
         self.changes = None
         self.checked_in = None  # the request cycle in which data_version was last read
@@ -109,29 +107,14 @@ class KeptMap:
         # shows as a change at the next look. Read after the rows, it would pass for one
         # the rows include, and the map would miss it until someone wrote again.
         (self.data_version,) = cursor.execute("PRAGMA data_version").fetchone()
-        rows = cursor.execute(sql).fetchall()
-        self.connected = {key: connected for key, connected, _ in rows}
-        self.entries = {key: entry for key, _, entry in rows}
-        self.in_order = True
+        self.rows = KeptRows(cursor.execute(sql).fetchall())
         self.changes = self.driver_connection.total_changes
         self.checked_in = cycles.current()
 
     def apply(self, key: str, connected: str, entry: str) -> None:
         """Our own heartbeat, written just now."""
-        if self.connected and connected < next(reversed(self.connected.values())):
-            self.in_order = False
-        self.connected.pop(key, None)
-        self.connected[key] = connected
-        self.entries.pop(key, None)
-        self.entries[key] = entry
+        self.rows.put(key, connected, entry)
         self.changes = self.driver_connection.total_changes
-
-    def live_entries(self, cutoff: str) -> list[str]:
-        # Nearly always every row is live: when the oldest is, that is known without a look at the others.
-        if self.in_order and next(iter(self.connected.values()), cutoff) >= cutoff:
-            return list(self.entries.values())
-        rows = zip(self.connected.values(), self.entries.values(), strict=True)
-        return [entry for connected, entry in rows if connected >= cutoff]
 
 
 kept = threading.local()
@@ -172,7 +155,7 @@ def heartbeat(
         if kept_now is None:
             return live_rows(cursor, model, connection, stored_cutoff)
         kept_now.apply(key, stored_now, row[0])
-        return kept_now.live_entries(stored_cutoff)
+        return kept_now.rows.live_entries(stored_cutoff)
 
 
 def live_entries(model: type[Registration], cutoff: datetime, using: str = "default") -> list[str]:
@@ -185,7 +168,7 @@ def live_entries(model: type[Registration], cutoff: datetime, using: str = "defa
         kept_now = up_to_date_map(cursor, model, connection)
         if kept_now is None:
             return live_rows(cursor, model, connection, stored_cutoff)
-        return kept_now.live_entries(stored_cutoff)
+        return kept_now.rows.live_entries(stored_cutoff)
 
 
 def up_to_date_map(cursor: Any, model: type[Registration], connection: BaseDatabaseWrapper) -> KeptMap | None:

@@ -193,7 +193,7 @@ def test_a_commit_elsewhere_while_the_map_is_read_shows_at_the_next_read(registe
             cursor, lambda: services.register(Client, ip="10.0.0.2", port=2, name="second")
         )
         kept = store.up_to_date_map(racing, Client, connection)
-        assert names(services.live_document(kept.entries.values())) == {"first"}  # read before the commit
+        assert names(services.live_document(kept.rows.entries.values())) == {"first"}  # read before the commit
     assert names(services.live_json(Client)) == {"first", "second"}
 
 
