@@ -30,6 +30,7 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import threading
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
@@ -99,10 +100,20 @@ def keepers(url, ids):
     connection could take longer than the 5 s TTL."""
     stop = threading.Event()
 
+    failed = []
+
     def beat(client_id):
         conn = connect(url)
         while not stop.wait(1.0):
-            call(conn, "PATCH", "/client", {"id": client_id})
+            try:
+                call(conn, "PATCH", "/client", {"id": client_id})
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                # The server closed the connection or answered garbage: as a client would,
+                # try again at the next beat on a new connection (`live_after` tells if
+                # the client expired meanwhile).
+                failed.append(error)
+                conn.close()
+                conn = connect(url)
 
     threads = [threading.Thread(target=beat, args=(client_id,), daemon=True) for client_id in ids]
     for thread in threads:
@@ -113,6 +124,8 @@ def keepers(url, ids):
         stop.set()
         for thread in threads:
             thread.join()
+        if failed:
+            print(f"# {url}: {len(failed)} heartbeats of the keepers failed ({failed[0]!r})", file=sys.stderr)
 
 
 def live_count(url):
