@@ -5,6 +5,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 from messaging import services
 from messaging.services import Post
@@ -29,6 +30,32 @@ def test_a_batch_keeps_only_the_newest_history(settings):
     settings.CHAT_MAX_MESSAGES_IN_ROOM = 3
     services.post_messages([Post("r", "x", f"m{n}") for n in range(5)])
     assert [message["text"] for message in services.history(services.find_room("r"))] == ["m2", "m3", "m4"]
+
+
+def test_a_batch_longer_than_the_history_keeps_only_its_newest_in_a_room_that_exists(settings):
+    services.post_message(room_name="r", sender="x", text="old")
+    settings.CHAT_MAX_MESSAGES_IN_ROOM = 3
+    messages, _ = services.post_messages([Post("r", "x", f"m{n}") for n in range(5)])
+    assert [m.seq for m in messages] == [2, 3, 4, 5, 6], "every post is numbered, kept or not"
+    assert [message["seq"] for message in services.history(services.find_room("r"))] == [4, 5, 6]
+
+
+def test_writers_of_two_processes_crossing_rooms_wait_for_each_other_instead_of_deadlocking():
+    # Two batches naming the same rooms in opposite orders, at once, again and again: rooms
+    # locked in the order given would deadlock, and PostgreSQL would fail one of the batches.
+    services.post_messages([Post("a", "x", "a"), Post("b", "x", "b")])
+
+    def write(rooms):
+        try:
+            for _ in range(40):
+                services.post_messages([Post(room, "x", "t") for room in rooms])
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as writers:
+        for outcome in [writers.submit(write, "ab"), writers.submit(write, "ba")]:
+            outcome.result()
+    assert services.find_room("a").last_seq == services.find_room("b").last_seq == 81
 
 
 def test_a_batch_announces_each_message_to_nane_and_to_its_room_in_order():

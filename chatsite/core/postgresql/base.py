@@ -1,0 +1,31 @@
+"""Django's PostgreSQL backend, with a health check that asks the server only when it has spoken.
+
+With CONN_HEALTH_CHECKS, Django checks a kept connection at the start of each request
+cycle, and each chat batch is one, by sending `SELECT 1`: a round trip to another process
+before the work itself, which on the chat's write path is one of two (bench/README.md).
+
+A connection at rest in autocommit hears nothing from the server unless it is going away:
+a terminated backend sends its FATAL message and closes, a dead one leaves end of file,
+and both make the socket readable. So a connection that is idle, not broken, with nothing
+to read is usable without asking; anything else gets Django's `SELECT 1`, which reads
+what is waiting and decides. A failure the socket cannot show (a peer gone without a
+word) is found as before: the next query fails and Django closes the connection at the
+end of that request cycle.
+"""
+
+import select
+
+from django.db.backends.postgresql import base
+from psycopg.pq import TransactionStatus
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self):
+        connection = self.connection
+        if connection is None or connection.closed or connection.broken:
+            return False
+        if connection.info.transaction_status == TransactionStatus.IDLE:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            if not readable:
+                return True
+        return super().is_usable()

@@ -1,0 +1,50 @@
+"""PostgreSQL: a kept connection is checked each request cycle without a round trip, a dead one still replaced."""
+
+import psycopg
+import pytest
+from django.db import connection
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's health check; this run is on SQLite"),
+]
+
+
+def backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    connection.close_at = None  # kept between request cycles, as CONN_MAX_AGE keeps it outside the tests
+    return pid
+
+
+def next_request_cycle():
+    """What Django does between two requests: the next use of the connection checks it first."""
+    connection.close_if_unusable_or_obsolete()
+    connection.close_if_health_check_failed()
+
+
+def test_a_healthy_connection_is_checked_without_asking_the_server(monkeypatch):
+    pid = backend_pid()
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the health check sent a query")
+
+    monkeypatch.setattr(connection.connection, "cursor", asked)
+    next_request_cycle()
+    monkeypatch.undo()
+    assert connection.connection is not None, "kept"
+    assert backend_pid() == pid
+
+
+def test_a_connection_the_server_ended_is_replaced_at_the_next_request_cycle():
+    pid = backend_pid()
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    next_request_cycle()
+    assert connection.connection is None, "closed by the health check, not by the next query's error"
+    assert backend_pid() != pid
