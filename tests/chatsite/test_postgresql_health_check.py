@@ -10,6 +10,13 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def closed_after():
+    """A test that fails with the backend ended must not hand its dead connection to the next test."""
+    yield
+    connection.close()
+
+
 def backend_pid():
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -42,9 +49,15 @@ def test_a_connection_the_server_ended_is_replaced_at_the_next_request_cycle():
 
     settings = connection.settings_dict
     with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
     ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # With a timeout it returns once the backend has exited, not when the signal is sent.
+        ended = admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid]).fetchone()[0]
+    assert ended
     next_request_cycle()
     assert connection.connection is None, "closed by the health check, not by the next query's error"
     assert backend_pid() != pid
