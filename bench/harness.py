@@ -73,11 +73,6 @@ def pin_process(pid, core):
     return True
 
 
-def lowest_priority(command):
-    """`command` at the lowest CPU priority (nice 19): it gets only what the server leaves of a core."""
-    return ["nice", "-n", "19", *command] if shutil.which("nice") else command
-
-
 def emit(record):
     print(json.dumps(record, ensure_ascii=False), flush=True)
     return record
@@ -368,6 +363,31 @@ def cpu_seconds(pid, stat=None):
     """User + system CPU time a process (or, with `stat`, one of its threads) has used so far, from /proc."""
     fields = Path(stat or f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_quiet(pids, busy_below=0.02, timeout=60.0):
+    """Wait until `pids` use less than `busy_below` of a core, or `timeout` seconds have passed.
+
+    A server goes on working after its clients leave (a chat server ends each session in
+    the database), and that work would run during, and be charged to, whatever runs next.
+    """
+    window = 0.25
+    deadline = time.monotonic() + timeout
+
+    def used():
+        total = 0.0
+        for pid in pids:
+            with suppress(FileNotFoundError, ProcessLookupError):  # it exited meanwhile
+                total += cpu_seconds(pid)
+        return total
+
+    before = used()
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = used()
+        if now - before < busy_below * window:
+            return
+        before = now
 
 
 def machine_cpu_seconds():

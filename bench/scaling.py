@@ -8,11 +8,15 @@ the chat (1,000 clients, 1 sender at --chat-rate).
 - `1 worker, 1 core`: the web process, its PostgreSQL backends and Redis on core 0; the
   load on core 1, as every other benchmark here.
 - `2 workers, 2 cores`: `WEB_WORKERS=2`, backends and Redis on both cores; the load on
-  both too, at the lowest priority (nice 19), so it runs on what the server leaves.
+  both too, one wrk per core with half the connections each.
 - `2 nodes, 2 cores`: `make run-cluster`'s two web processes (Procfile.cluster) on one
   database and one Redis, all on both cores, the load as above and shared out between the
-  nodes (wrk: one per node with half the connections each; chat: the clients
-  round-robin).
+  nodes (wrk: one per node; chat: the clients round-robin).
+
+The load runs at the server's priority. At the lowest (nice 19) it got almost nothing
+while the server was busy, so the server waited for requests, took them a few at a time
+and paid its fixed costs per request: starving the load generator made two cores look
+worse than they are.
 
 The machine has two cores, so a server on both leaves the load generator no core of its
 own. Each run therefore reports what it served per second, how busy the server was in
@@ -47,7 +51,6 @@ from bench.harness import (
     cpu_seconds,
     emit,
     fresh_database,
-    lowest_priority,
     machine_cpu_seconds,
     median_of,
     pinned,
@@ -66,17 +69,17 @@ NAME_SERVER = {"GET /clients": ("/clients", "get.lua"), "PATCH /client": ("/clie
 class Setup:
     """One configuration under test: its URLs, cores, processes, and where its load runs."""
 
-    def __init__(self, name, cores, servers, postgres, redis, database, load_core, lowest):
+    def __init__(self, name, cores, servers, postgres, redis, database, load_core):
         self.name, self.cores = name, cores
         self.urls = [url for url, _pid in servers]
         self.pids = [pid for _url, server_pid in servers for pid in web_pids(server_pid)]
         self.cpu = ServerCPU(self.pids, postgres, redis.pid)
         self.counted = ["--redis-pid", str(redis.pid), "--postgres-database", database]  # for chat_fanout
-        self.load_core, self.lowest = load_core, lowest
+        self.load_core = load_core
 
     def place(self, command):
-        """The load generator's command, on its core(s), at the lowest priority where it shares the server's."""
-        return pinned(lowest_priority(command) if self.lowest else command, self.load_core)
+        """The load generator's command, on its core(s)."""
+        return pinned(command, self.load_core)
 
 
 def start(stack, name, options):
@@ -94,7 +97,7 @@ def start(stack, name, options):
     else:
         servers = [stack.enter_context(web_server(**settings))]
     alone = name == ONE_WORKER  # the load has a core of its own
-    return Setup(name, 1 if alone else 2, servers, postgres, redis, database, LOAD_CORE if alone else cores, not alone)
+    return Setup(name, 1 if alone else 2, servers, postgres, redis, database, LOAD_CORE if alone else cores)
 
 
 class Whole:
@@ -138,17 +141,18 @@ def web_shares(setup, before):
 
 
 def name_server_run(setup, endpoint, ids, options):
-    """wrk on one endpoint, against every node of the setup at once (the connections shared out)."""
+    """wrk on one endpoint: one per core of the setup, the connections and the nodes shared out among them."""
     path, script = NAME_SERVER[endpoint]
     args = ids if endpoint == "PATCH /client" else ()
-    connections = max(1, options.connections // len(setup.urls))
+    targets = [setup.urls[i % len(setup.urls)] for i in range(setup.cores)]
+    connections = max(1, options.connections // len(targets))
     before, each_before = setup.cpu.read(), {pid: cpu_seconds(pid) for pid in setup.pids}
     load_before = children_cpu_seconds()
-    with Whole(setup) as whole, ThreadPoolExecutor(len(setup.urls)) as pool:
+    with Whole(setup) as whole, ThreadPoolExecutor(len(targets)) as pool:
         runs = list(
             pool.map(
                 lambda url: wrk(url + path, script, options, args, place=setup.place, connections=connections),
-                setup.urls,
+                targets,
             )
         )
     load_cpu_s = children_cpu_seconds() - load_before
