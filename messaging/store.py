@@ -6,6 +6,13 @@ IMMEDIATE transactions already serialise every writer), one INSERT adds the mess
 one DELETE drops what falls out of the room's history. Rooms are locked in key order, so
 two processes writing to the same rooms wait for each other instead of deadlocking.
 
+The DELETE names both ends of the range it drops: the messages this batch pushes out of
+the history, the older ones being gone already. On PostgreSQL a deleted row stays in the
+index until VACUUM, and a range open below made every batch walk all the room's rows
+deleted since, thousands of them between two vacuums. So after CHAT_MAX_MESSAGES_IN_ROOM
+is lowered, a room that exists keeps up to the old number of messages until it is pruned
+(docs/configuration.md).
+
 On PostgreSQL, where each statement is a round trip to another process, the messages to
 rooms that exist are stored by one statement (`existing`): locks, numbers, insert and trim
 in one round trip, its own transaction. Only rooms that do not exist yet take the path
@@ -58,7 +65,7 @@ def statements(using: str) -> dict[str, str]:
             "INSERT INTO {table} ({room}, {seq}, {sender}, {text}, {client_id}, {created}) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
         ),
-        "trim": statement(connection, Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} <= %s"),
+        "trim": statement(connection, Message, "DELETE FROM {table} WHERE {room} = %s AND {seq} > %s AND {seq} <= %s"),
         "count": statement(connection, Room, "SELECT COUNT(*) FROM {table}"),
         "existing": existing_statement(connection) if connection.vendor == "postgresql" else None,
     }
@@ -68,7 +75,7 @@ def existing_statement(connection: BaseDatabaseWrapper) -> str:
     """PostgreSQL: store messages to existing rooms in one statement; returns (key, name, first number) per room.
 
     Parameters: the messages as arrays (room key, number among the batch's messages to its
-    room from 1, sender, text, client_id), then created, then twice the history kept.
+    room from 1, sender, text, client_id), then created, then three times the history kept.
     Rooms that do not exist are left out of the answer and nothing is stored for them.
     """
     # Two passes: the rooms' names first, then ({{...}} by then {...}) the messages'.
@@ -95,7 +102,9 @@ def existing_statement(connection: BaseDatabaseWrapper) -> str:
             WHERE numbered.taken - batch.n < %s
         ), trimmed AS (
             DELETE FROM {{table}} USING numbered
-            WHERE {{table}}.{{room}} = numbered.id AND {{table}}.{{seq}} <= numbered.last_seq - %s
+            WHERE {{table}}.{{room}} = numbered.id
+                AND {{table}}.{{seq}} > numbered.last_seq - numbered.taken - %s
+                AND {{table}}.{{seq}} <= numbered.last_seq - %s
         )
         SELECT key, name, last_seq - taken + 1 FROM numbered
         """,
@@ -135,7 +144,7 @@ def store_in_existing_rooms(
             for column, value in zip(columns, (key, n, sender, text, client_id), strict=True):
                 column.append(value)
     with driver_cursor(connection) as cursor:
-        cursor.execute(sql, (*columns, created, keep, keep))
+        cursor.execute(sql, (*columns, created, keep, keep, keep))
         return {key: (name, first) for key, name, first in cursor.fetchall()}
 
 
@@ -169,7 +178,7 @@ def store_each(
                     sql["insert"],
                     [(room_id, first + n, *message, created) for n, message in enumerate(messages)],
                 )
-                cursor.execute(sql["trim"], (room_id, last_seq - keep))
+                cursor.execute(sql["trim"], (room_id, first - 1 - keep, last_seq - keep))
                 stored.append((room_name, first))
             if own_transaction:
                 cursor.execute("COMMIT")
