@@ -40,6 +40,19 @@ def test_a_batch_longer_than_the_history_keeps_only_its_newest_in_a_room_that_ex
     assert [message["seq"] for message in services.history(services.find_room("r"))] == [4, 5, 6]
 
 
+@pytest.mark.parametrize("first", ["new room", "room that exists"])
+def test_batches_of_every_size_leave_exactly_the_newest_history_stored(settings, first):
+    # Each batch deletes only the range its messages push out (messaging/store.py): the
+    # rows stored, not only what a read returns, must be the newest CHAT_MAX_MESSAGES_IN_ROOM.
+    settings.CHAT_MAX_MESSAGES_IN_ROOM = 4
+    if first == "room that exists":
+        services.post_message(room_name="r", sender="x", text="m")
+    for size in (1, 3, 4, 5, 2, 9, 1, 1, 6):
+        services.post_messages([Post("r", "x", "m")] * size)
+    room = services.find_room("r")
+    assert sorted(room.messages.values_list("seq", flat=True)) == list(range(room.last_seq - 3, room.last_seq + 1))
+
+
 def test_writers_of_two_processes_crossing_rooms_wait_for_each_other_instead_of_deadlocking():
     # Two batches naming the same rooms in opposite orders, at once, again and again: rooms
     # locked in the order given would deadlock, and PostgreSQL would fail one of the batches.
