@@ -3,7 +3,9 @@
 A nane username is a row of the chat's names (`ChatSession`, dialect `nane`), so that the
 token dialect, on any node, sees it taken. Sockets of one spelling share the row: the
 first claims it, the last one here to leave frees it, and in between no socket costs a
-database hop. Every node holding names refreshes them all in one UPDATE per
+database hop. Names freed together are freed in one transaction: when a thousand sockets
+leave at once (a network gone, a restart), a transaction each kept the server busy for
+seconds. Every node holding names refreshes them all in one UPDATE per
 CHAT_SESSION_HEARTBEAT_INTERVAL; a node that dies stops refreshing, and its names are
 free again after CHAT_SESSION_STALE_AFTER, as token sessions are.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from chatsite.core import database
+from chatsite.core.batches import Batcher
 from chatsite.core.names import name_key
 from messaging import services
 from messaging.broker import per_loop
@@ -34,6 +37,7 @@ class NaneNames:
         self.held = {}  # name key → Holding
         self.locks = {}  # name key → [asyncio.Lock, users]: a name's claim and release never interleave
         self.heartbeat = None
+        self.releases = Batcher(self.release, lambda: settings.CHAT_WRITE_BATCH)
 
     async def enter(self, username, socket):
         """Hold `username` for `socket`; False when someone else speaks as that name."""
@@ -63,10 +67,14 @@ class NaneNames:
                 return
             del self.held[key]
             try:
-                await database.run(services.release_nane_name, holding.session_id)
+                await self.releases.submit(holding.session_id)
             except Exception:
                 # Not refreshed any more: the name is free once stale (CHAT_SESSION_STALE_AFTER).
                 log.exception("chat: freeing the nane name %s failed; it frees itself when stale", username)
+
+    async def release(self, session_ids):
+        await database.run(services.release_nane_names, session_ids)
+        return [None] * len(session_ids)
 
     def keep_alive(self):
         if self.heartbeat is None or self.heartbeat.done():

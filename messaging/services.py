@@ -328,10 +328,10 @@ def refresh_nane_names(ids: Collection[int]) -> set[int]:
     return set(ids) - set(held)
 
 
-def release_nane_name(session_id: int) -> None:
-    """This node's last socket of a nane username has gone; the name is free once no node holds it."""
+def release_nane_names(session_ids: list[int]) -> None:
+    """This node's last socket of each of these nane usernames has gone; a name is free once no node holds it."""
     with transaction.atomic():
-        held = ChatSession.objects.filter(pk=session_id, ended__isnull=True)
+        held = ChatSession.objects.filter(pk__in=session_ids, ended__isnull=True)
         held.filter(nodes__gt=0).update(nodes=F("nodes") - 1)
         held.filter(nodes__lte=0).update(ended=timezone.now())
 

@@ -8,11 +8,11 @@ and nothing is broadcast before it is committed. Batches are broadcast in the or
 were committed, as one broadcast each: a socket gets a batch's frames in one write.
 """
 
-import asyncio
 import logging
 
 from django.conf import settings
 
+from chatsite.core.batches import Batcher
 from chatsite.core.database import DatabaseThread
 from chatsite.core.metrics import CHAT_MESSAGES
 from messaging import services
@@ -27,42 +27,26 @@ database = DatabaseThread("chat-writer")
 class MessageWriter:
     def __init__(self, broker=None):
         self.broker = broker or get_broker()
-        self.pending = []
-        self.task = None
+        self.batches = Batcher(self.store, lambda: settings.CHAT_WRITE_BATCH)
 
     async def post(self, post):
         """Store `post` (a services.Post) with whatever else is waiting; returns it as services.Posted."""
-        future = asyncio.get_running_loop().create_future()
-        self.pending.append((post, future))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self.write())
-        return await future
+        return await self.batches.submit(post)
 
-    async def write(self):
-        while self.pending:
-            batch = self.pending[: settings.CHAT_WRITE_BATCH]
-            del self.pending[: settings.CHAT_WRITE_BATCH]
-            try:
-                posted, broadcast = await database.run(services.post_messages, [post for post, _ in batch])
-            except Exception as error:
-                log.warning("chat: storing a batch of %d messages failed: %s", len(batch), error)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            CHAT_MESSAGES.inc(len(batch))  # once per stored batch
-            try:
-                self.broker.publish(broadcast)
-            except Exception:
-                # Stored is stored: the senders are answered, the others find it in the history.
-                log.exception("chat: broadcasting a stored batch failed")
-            for (_, future), stored in zip(batch, posted, strict=True):
-                if future.done():
-                    continue
-                if isinstance(stored, services.ChatError):  # this post alone was refused
-                    future.set_exception(stored)
-                else:
-                    future.set_result(stored)
+    async def store(self, posts):
+        """Store a batch and broadcast it; each post's services.Posted, or its ChatError if refused alone."""
+        try:
+            posted, broadcast = await database.run(services.post_messages, posts)
+        except Exception as error:
+            log.warning("chat: storing a batch of %d messages failed: %s", len(posts), error)
+            raise
+        CHAT_MESSAGES.inc(len(posts))  # once per stored batch
+        try:
+            self.broker.publish(broadcast)
+        except Exception:
+            # Stored is stored: the senders are answered, the others find it in the history.
+            log.exception("chat: broadcasting a stored batch failed")
+        return posted
 
 
 get_writer = per_loop(MessageWriter)

@@ -119,6 +119,14 @@ async def test_two_nane_sockets_of_one_spelling_share_the_name_until_the_last_le
     assert (await auth("carol"))[0] == 201
 
 
+async def test_names_whose_sockets_leave_at_once_are_all_free_again(nane):
+    # Freed together, in as few transactions as the writer's batches (messaging/nane_names.py).
+    names = [f"leaver{n}" for n in range(8)]
+    users = [await nane(name) for name in names]
+    await asyncio.gather(*(user.disconnect() for user in users))
+    assert [(await auth(name))[0] for name in names] == [201] * len(names)
+
+
 async def test_another_spelling_of_a_live_nane_username_is_refused(nane, sockets):
     await nane("carol")
     assert await nane_refused(sockets, "Carol")
