@@ -290,6 +290,8 @@ CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
 )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
+if CHAT_WRITE_BATCH < 1:
+    raise ImproperlyConfigured("CHAT_WRITE_BATCH must be at least 1: it is how many items one transaction takes.")
 if CHAT_HISTORY_PAGE_MAX < 1:
     raise ImproperlyConfigured("CHAT_HISTORY_PAGE_MAX must be at least 1: it is the largest `limit` of a history page.")
 
