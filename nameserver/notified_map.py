@@ -32,7 +32,7 @@ import threading
 import time
 
 import psycopg
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from nameserver import cycles
 from nameserver.kept_rows import KeptRows
@@ -76,10 +76,14 @@ class NotifiedMap:
             return rows.live_entries(cutoff)
 
     def end_cycle(self):
-        """Write the cycle's heartbeats."""
+        """Write the cycle's heartbeats (if the write fails they are lost, as in a crash)."""
         if self.unwritten:
-            with self.using_connection():
-                self.write_heartbeats()
+            try:
+                with self.using_connection():
+                    self.write_heartbeats()
+            except DatabaseError:
+                # Logged here: the batch's answers are made by now, and the bridge has no one to tell.
+                log.warning("The heartbeats of a request cycle were not stored", exc_info=True)
 
     @contextlib.contextmanager
     def using_connection(self):

@@ -12,18 +12,25 @@ have changed:
 - PostgreSQL: a trigger notifies every change, and one listening connection per process
   applies them (nameserver/notified_map.py).
 Other writers' commits are looked for once per request cycle (nameserver/cycles.py).
+On both, the heartbeats of a request cycle are written together when it ends, before
+any of their answers leaves (the WSGI bridge sends a batch's answers after its cycle):
+one transaction for the batch instead of a commit each. Whether the client is live is
+known from the map, as of the cycle; the write keeps the condition, so a heartbeat never
+resurrects a row the pruner deleted meanwhile (that heartbeat is then lost, and logged,
+as if it had come a moment later).
 Inside a transaction (a test's, say) neither map is used: a rollback would not show.
 bench/README.md ("HTTP") has the figures.
 """
 
 import functools
+import logging
 import sqlite3
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from chatsite.core.sql import driver_cursor, statement
@@ -32,6 +39,7 @@ from nameserver.kept_rows import KeptRows
 from nameserver.models import Registration
 from nameserver.notified_map import notified_map
 
+log = logging.getLogger(__name__)
 # On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush:
 # one batch of requests runs at a time, so waiting would cap the heartbeats a process
 # answers. A heartbeat lost in a crash only makes its client look a moment older; the
@@ -84,8 +92,10 @@ def statements(model: type[Registration], using: str) -> dict[str, str]:
 class KeptMap:
     """The rows of one registry one SQLite connection has seen, and whether it may have missed a write."""
 
-    def __init__(self, driver_connection: sqlite3.Connection) -> None:
+    def __init__(self, driver_connection: sqlite3.Connection, heartbeat_sql: str) -> None:
         self.driver_connection = driver_connection
+        self.heartbeat_sql = heartbeat_sql
+        self.unwritten = {}  # key → the heartbeat statement's parameters, answered in this cycle but not written
         self.rows = KeptRows()
         self.data_version = None
         self.changes = None
@@ -116,6 +126,34 @@ class KeptMap:
         self.rows.put(key, connected, entry)
         self.changes = self.driver_connection.total_changes
 
+    def beat(self, key: str, write: tuple) -> bool:
+        """Our own heartbeat in this cycle, if the row is live: applied now, written when the cycle ends."""
+        connected, entry_tail, _, cutoff = write
+        if not self.rows.is_live(key, cutoff):
+            return False
+        self.rows.beat(key, connected, entry_tail)
+        self.unwritten[key] = write
+        return True
+
+    def write(self, cursor: sqlite3.Cursor) -> None:
+        """The cycle's heartbeats, in one transaction (if it fails they are lost, as in a crash)."""
+        unwritten, self.unwritten = self.unwritten, {}
+        if not unwritten:
+            return
+        try:
+            cursor.execute("BEGIN IMMEDIATE")  # as Django's transactions here (settings.DATABASES)
+            stored = [cursor.execute(self.heartbeat_sql, write).fetchone() for write in unwritten.values()]
+            cursor.execute("COMMIT")
+        except BaseException:
+            self.data_version = None  # the map holds heartbeats the table does not: read it again
+            if cursor.connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        if cursor.connection is self.driver_connection:  # not one Django opened again meanwhile
+            self.changes = self.driver_connection.total_changes
+        for key in (key for key, row in zip(unwritten, stored, strict=True) if row is None):
+            log.warning("The heartbeat of %s was not stored: the row expired and was pruned meanwhile", key)
+
 
 kept = threading.local()
 
@@ -128,8 +166,25 @@ def kept_map(model: type[Registration], connection: BaseDatabaseWrapper) -> Kept
     maps = kept.__dict__.setdefault(connection.alias, {})
     current = maps.get(model)
     if current is None or current.driver_connection is not driver_connection:
-        current = maps[model] = KeptMap(driver_connection)
+        current = maps[model] = KeptMap(driver_connection, statements(model, connection.alias)["heartbeat"])
     return current
+
+
+def end_cycle(**kwargs: Any) -> None:
+    """request_finished: write the heartbeats this thread's cycle answered from its SQLite maps.
+
+    Django's own receiver may have closed the connection just before (CONN_MAX_AGE): the
+    write then opens it again, and the map of the closed one is dropped at its next use.
+    """
+    for alias, maps in kept.__dict__.items():
+        for current in maps.values():
+            if not current.unwritten:
+                continue
+            try:
+                with driver_cursor(connections[alias]) as cursor:
+                    current.write(cursor)
+            except DatabaseError:
+                log.warning("The heartbeats of a request cycle were not stored", exc_info=True)
 
 
 def heartbeat(
@@ -146,10 +201,12 @@ def heartbeat(
         return notified_map(using).heartbeat(
             table, str(key), microseconds(now), microseconds(cutoff), entry_tail, write
         )
+    write = (stored_now, entry_tail, key, stored_cutoff)
     with driver_cursor(connection) as cursor:
         kept_now = up_to_date_map(cursor, model, connection)  # so the write below is all it lacks
-        sql = statements(model, using)["heartbeat"]
-        row = cursor.execute(sql, (stored_now, entry_tail, key, stored_cutoff)).fetchone()
+        if kept_now is not None and cycles.current() is not None:
+            return kept_now.rows.live_entries(stored_cutoff) if kept_now.beat(key, write) else None
+        row = cursor.execute(statements(model, using)["heartbeat"], write).fetchone()
         if row is None:
             return None
         if kept_now is None:
@@ -175,6 +232,7 @@ def up_to_date_map(cursor: Any, model: type[Registration], connection: BaseDatab
     """`kept_map`, read again if it may be stale."""
     kept_now = kept_map(model, connection)
     if kept_now is not None and not kept_now.is_current(cursor):
+        kept_now.write(cursor)  # so the rows read hold this cycle's heartbeats
         kept_now.read(cursor, statements(model, connection.alias)["all"])
     return kept_now
 
