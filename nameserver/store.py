@@ -40,6 +40,7 @@ from nameserver.models import Registration
 from nameserver.notified_map import notified_map
 
 log = logging.getLogger(__name__)
+
 # On PostgreSQL a heartbeat's own transaction commits without waiting for the WAL flush:
 # one batch of requests runs at a time, so waiting would cap the heartbeats a process
 # answers. A heartbeat lost in a crash only makes its client look a moment older; the

@@ -166,3 +166,26 @@ def wait_briefly_for_locks():
 
 
 assert sqlite3  # the driver whose busy timeout the SQLite case sets
+
+
+def test_a_heartbeat_then_a_registration_in_one_cycle_both_show(bridge, register, clock, kept_connections):
+    # The registration makes the map be read again in the same cycle: the heartbeat not yet
+    # written must not be lost from it, in this cycle or the next.
+    beating = register(name="beating")
+    services.live_json(Client)
+    clock.advance(1)
+    post_client = {
+        **http_scope("/client"),
+        "method": "POST",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+    }
+    registration = json.dumps({"ip": "10.0.0.2", "port": 2, "name": "newcomer"}).encode()
+    with bridge.cycle():
+        assert heartbeat(bridge, beating)[0] == 200
+        assert bridge.respond(post_client, registration)[0] == 201
+        in_the_cycle = json.loads(bridge.respond(http_scope("/clients"), b"")[2])
+    after = json.loads(services.live_json(Client))
+    for listed in (in_the_cycle, after):
+        assert {entry["name"] for entry in listed.values()} == {"beating", "newcomer"}
+        assert listed[beating]["connected"] == clock().isoformat(timespec="microseconds")
+    assert stored_connected(beating) == clock()
