@@ -27,6 +27,9 @@ core its own. The ratio of capacities to one worker's is the scaling figure; the
 the rates served is printed beside it. "Other processes" is what the rest of the
 machine used meanwhile (from /proc/stat, less the server and the load): on a shared
 machine it takes cores from the two-core setups' rates, not from their capacity.
+The name server's load is `--connections` in all by default, so each of two workers
+sees half of it and shares its per-cycle costs among fewer requests;
+`--connections-per-core` loads each core as the one worker's is (bench/README.md).
 Results in bench/results/scaling.json;
 `--quick`: one 3-second run, saved under bench/results/quick/.
 """
@@ -145,7 +148,8 @@ def name_server_run(setup, endpoint, ids, options):
     path, script = NAME_SERVER[endpoint]
     args = ids if endpoint == "PATCH /client" else ()
     targets = [setup.urls[i % len(setup.urls)] for i in range(setup.cores)]
-    connections = max(1, options.connections // len(targets))
+    total = options.connections_per_core * setup.cores if options.connections_per_core else options.connections
+    connections = max(1, total // len(targets))
     before, each_before = setup.cpu.read(), {pid: cpu_seconds(pid) for pid in setup.pids}
     load_before = children_cpu_seconds()
     with Whole(setup) as whole, ThreadPoolExecutor(len(targets)) as pool:
@@ -204,6 +208,11 @@ def main():
     add_service_options(parser)
     parser.add_argument("--clients", type=int, default=100, help="live name-server clients")
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--connections-per-core",
+        type=int,
+        help="wrk connections per core of each setup instead of --connections in all (each worker as loaded as one)",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and chat run")
     parser.add_argument("--chat-rates", type=float, nargs="+", default=[90.0], help="msg/s at 1,000 clients")
     parser.add_argument("--setups", nargs="+", default=[ONE_WORKER, "2 workers, 2 cores", "2 nodes, 2 cores"])
