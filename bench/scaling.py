@@ -218,6 +218,8 @@ def main():
     parser.add_argument("--setups", nargs="+", default=[ONE_WORKER, "2 workers, 2 cores", "2 nodes, 2 cores"])
     parser.add_argument("--quick", action="store_true", help="one short run each, to see that it works (noisy)")
     options = parser.parse_args()
+    if options.connections < 1 or (options.connections_per_core is not None and options.connections_per_core < 1):
+        parser.error("--connections and --connections-per-core take a count of at least 1")
     harness.quick(options)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian) or `brew install wrk`.")
