@@ -272,7 +272,7 @@ CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 10500)
 CHAT_MAX_MESSAGES_IN_ROOM = env_int("CHAT_MAX_MESSAGES_IN_ROOM", 1024)
 # Most messages one `/history?limit=` page may ask for.
 CHAT_HISTORY_PAGE_MAX = env_int("CHAT_HISTORY_PAGE_MAX", 1024)
-# Most messages stored in one transaction (messaging/writer.py).
+# Most messages stored, or nane names claimed or freed, in one transaction (writer.py, nane_names.py).
 CHAT_WRITE_BATCH = env_int("CHAT_WRITE_BATCH", 500)
 CHAT_TOKEN_TTL = env_float("CHAT_TOKEN_TTL", 24 * 3600.0)
 # Rooms users can make (a message to a new room, `createroom`); past it new rooms are refused.

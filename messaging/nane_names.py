@@ -3,9 +3,9 @@
 A nane username is a row of the chat's names (`ChatSession`, dialect `nane`), so that the
 token dialect, on any node, sees it taken. Sockets of one spelling share the row: the
 first claims it, the last one here to leave frees it, and in between no socket costs a
-database hop. Names freed together are freed in one transaction: when a thousand sockets
-leave at once (a network gone, a restart), a transaction each kept the server busy for
-seconds. Every node holding names refreshes them all in one UPDATE per
+database hop. Names claimed together, and names freed together, take one transaction:
+when a thousand sockets come or leave at once (a network gone, a restart), a transaction
+each kept the server busy for seconds. Every node holding names refreshes them all in one UPDATE per
 CHAT_SESSION_HEARTBEAT_INTERVAL; a node that dies stops refreshing, and its names are
 free again after CHAT_SESSION_STALE_AFTER, as token sessions are.
 """
@@ -37,6 +37,7 @@ class NaneNames:
         self.held = {}  # name key → Holding
         self.locks = {}  # name key → [asyncio.Lock, users]: a name's claim and release never interleave
         self.heartbeat = None
+        self.claims = Batcher(self.claim, lambda: settings.CHAT_WRITE_BATCH)
         self.releases = Batcher(self.release, lambda: settings.CHAT_WRITE_BATCH)
 
     async def enter(self, username, socket):
@@ -45,7 +46,7 @@ class NaneNames:
         async with self.lock(key):
             holding = self.held.get(key)
             if holding is None:
-                session_id = await database.run(services.claim_nane_name, username)
+                session_id = await self.claims.submit(username)
                 if session_id is None:
                     return False
                 holding = self.held[key] = Holding(username, session_id)
@@ -71,6 +72,9 @@ class NaneNames:
             except Exception:
                 # Not refreshed any more: the name is free once stale (CHAT_SESSION_STALE_AFTER).
                 log.exception("chat: freeing the nane name %s failed; it frees itself when stale", username)
+
+    async def claim(self, usernames):
+        return await database.run(services.claim_nane_names, usernames)
 
     async def release(self, session_ids):
         await database.run(services.release_nane_names, session_ids)
@@ -102,7 +106,7 @@ class NaneNames:
             holding = self.held.get(key)
             if holding is None or holding.session_id != lost_id:
                 return
-            session_id = await database.run(services.claim_nane_name, holding.username)
+            session_id = await self.claims.submit(holding.username)
             if session_id is not None:
                 holding.session_id = session_id
                 return

@@ -320,6 +320,54 @@ def claim_nane_name(username: str) -> int | None:
     return None
 
 
+class _Raced(Exception):
+    """Another node ended a name between this transaction's look and its write."""
+
+
+def claim_nane_names(usernames: Sequence[str]) -> list[int | None]:
+    """`claim_nane_name` of each username, of distinct name keys, in one transaction.
+
+    A thousand sockets that connect at once (a restart, a network back) cost a transaction
+    a batch instead of one each. Should another node take or free one of these names
+    meanwhile, the batch is rolled back and each name claimed alone, as before.
+    """
+    keys = [name_key(username) for username in usernames]
+    if len(set(keys)) != len(keys):
+        raise ValueError("claim_nane_names takes one username per name key")
+    try:
+        with transaction.atomic():
+            return _claim_together(usernames, keys, timezone.now())
+    except (IntegrityError, _Raced):
+        return [claim_nane_name(username) for username in usernames]
+
+
+def _claim_together(usernames: Sequence[str], keys: list[str], now: datetime) -> list[int | None]:
+    ChatSession.objects.stale(now).filter(key__in=keys).update(ended=now)
+    held = {row.key: row for row in ChatSession.objects.filter(key__in=keys, ended__isnull=True)}
+    new = [
+        ChatSession(nickname=username, key=key, dialect=Dialect.NANE, issued=now, connected=now, seen=now, nodes=1)
+        for username, key in zip(usernames, keys, strict=True)
+        if key not in held
+    ]
+    ChatSession.objects.bulk_create(new)  # an IntegrityError if another node claimed one meanwhile
+    created = iter(new)
+    outcomes, joined = [], []
+    for username, key in zip(usernames, keys, strict=True):
+        row = held.get(key)
+        if row is None:
+            outcomes.append(next(created).pk)
+        elif row.dialect == Dialect.NANE and row.nickname == username:
+            outcomes.append(row.pk)
+            joined.append(row.pk)
+        else:
+            outcomes.append(None)
+    if joined:
+        rows = ChatSession.objects.filter(pk__in=joined, ended__isnull=True)
+        if rows.update(nodes=F("nodes") + 1, seen=now) != len(joined):
+            raise _Raced
+    return outcomes
+
+
 def refresh_nane_names(ids: Collection[int]) -> set[int]:
     """Heartbeat of a node's nane names; the ids among them that no longer hold their name (ended or pruned)."""
     now = timezone.now()
