@@ -5,9 +5,9 @@ token dialect, on any node, sees it taken. Sockets of one spelling share the row
 first claims it, the last one here to leave frees it, and in between no socket costs a
 database hop. Names claimed together, and names freed together, take one transaction:
 when a thousand sockets come or leave at once (a network gone, a restart), a transaction
-each kept the server busy for seconds. Every node holding names refreshes them all in one UPDATE per
-CHAT_SESSION_HEARTBEAT_INTERVAL; a node that dies stops refreshing, and its names are
-free again after CHAT_SESSION_STALE_AFTER, as token sessions are.
+each kept the server busy for seconds. Every node holding names refreshes them all in
+one UPDATE per CHAT_SESSION_HEARTBEAT_INTERVAL; a node that dies stops refreshing, and
+its names are free again after CHAT_SESSION_STALE_AFTER, as token sessions are.
 """
 
 import asyncio
