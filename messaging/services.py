@@ -285,6 +285,10 @@ def _check_nickname(nickname: object) -> None:
         raise ChatError(problem)
 
 
+class _Raced(Exception):
+    """Another node ended a name between a claim's look and its write."""
+
+
 def claim_nane_name(username: str) -> int | None:
     """Hold a nane username for this node; the id of its row, or None when someone else speaks as it.
 
@@ -292,36 +296,12 @@ def claim_nane_name(username: str) -> int | None:
     tabs: the dialect has no login to tell them apart); any other holder of the same key,
     a token session or another spelling, keeps it.
     """
-    key, now = name_key(username), timezone.now()
     for _ in range(3):  # another look, when another node claimed or freed the name meanwhile
         try:
-            with transaction.atomic():
-                _free_stale(key, now)
-                held = ChatSession.objects.filter(key=key, ended__isnull=True).first()
-                if held is None:
-                    return ChatSession.objects.create(
-                        nickname=username,
-                        dialect=Dialect.NANE,
-                        issued=now,
-                        expires=None,
-                        connected=now,
-                        seen=now,
-                        nodes=1,
-                    ).pk
-                if held.dialect != Dialect.NANE or held.nickname != username:
-                    return None
-                joined = ChatSession.objects.filter(pk=held.pk, ended__isnull=True).update(
-                    nodes=F("nodes") + 1, seen=now
-                )
-                if joined:
-                    return held.pk
-        except IntegrityError:
+            return _claim_together([username])[0]
+        except (IntegrityError, _Raced):
             continue
     return None
-
-
-class _Raced(Exception):
-    """Another node ended a name between this transaction's look and its write."""
 
 
 def claim_nane_names(usernames: Sequence[str]) -> list[int | None]:
@@ -329,43 +309,44 @@ def claim_nane_names(usernames: Sequence[str]) -> list[int | None]:
 
     A thousand sockets that connect at once (a restart, a network back) cost a transaction
     a batch instead of one each. Should another node take or free one of these names
-    meanwhile, the batch is rolled back and each name claimed alone, as before.
+    meanwhile, the batch is rolled back and each name claimed alone.
     """
-    keys = [name_key(username) for username in usernames]
-    if len(set(keys)) != len(keys):
-        raise ValueError("claim_nane_names takes one username per name key")
     try:
-        with transaction.atomic():
-            return _claim_together(usernames, keys, timezone.now())
+        return _claim_together(usernames)
     except (IntegrityError, _Raced):
         return [claim_nane_name(username) for username in usernames]
 
 
-def _claim_together(usernames: Sequence[str], keys: list[str], now: datetime) -> list[int | None]:
-    ChatSession.objects.stale(now).filter(key__in=keys).update(ended=now)
-    held = {row.key: row for row in ChatSession.objects.filter(key__in=keys, ended__isnull=True)}
-    new = [
-        ChatSession(nickname=username, key=key, dialect=Dialect.NANE, issued=now, connected=now, seen=now, nodes=1)
-        for username, key in zip(usernames, keys, strict=True)
-        if key not in held
-    ]
-    ChatSession.objects.bulk_create(new)  # an IntegrityError if another node claimed one meanwhile
-    created = iter(new)
-    outcomes, joined = [], []
-    for username, key in zip(usernames, keys, strict=True):
-        row = held.get(key)
-        if row is None:
-            outcomes.append(next(created).pk)
-        elif row.dialect == Dialect.NANE and row.nickname == username:
-            outcomes.append(row.pk)
-            joined.append(row.pk)
-        else:
-            outcomes.append(None)
-    if joined:
-        rows = ChatSession.objects.filter(pk__in=joined, ended__isnull=True)
-        if rows.update(nodes=F("nodes") + 1, seen=now) != len(joined):
-            raise _Raced
-    return outcomes
+def _claim_together(usernames: Sequence[str]) -> list[int | None]:
+    keys = [name_key(username) for username in usernames]
+    if len(set(keys)) != len(keys):
+        raise ValueError("claim_nane_names takes one username per name key")
+    now = timezone.now()
+    with transaction.atomic():
+        ChatSession.objects.stale(now).filter(key__in=keys).update(ended=now)
+        held = {row.key: row for row in ChatSession.objects.filter(key__in=keys, ended__isnull=True)}
+        new = [
+            ChatSession(nickname=username, key=key, dialect=Dialect.NANE, issued=now, connected=now, seen=now, nodes=1)
+            for username, key in zip(usernames, keys, strict=True)
+            if key not in held
+        ]
+        ChatSession.objects.bulk_create(new)  # an IntegrityError if another node claimed one meanwhile
+        created = iter(new)
+        outcomes, joined = [], []
+        for username, key in zip(usernames, keys, strict=True):
+            row = held.get(key)
+            if row is None:
+                outcomes.append(next(created).pk)
+            elif row.dialect == Dialect.NANE and row.nickname == username:
+                outcomes.append(row.pk)
+                joined.append(row.pk)
+            else:
+                outcomes.append(None)
+        if joined:
+            rows = ChatSession.objects.filter(pk__in=joined, ended__isnull=True)
+            if rows.update(nodes=F("nodes") + 1, seen=now) != len(joined):
+                raise _Raced
+        return outcomes
 
 
 def refresh_nane_names(ids: Collection[int]) -> set[int]:

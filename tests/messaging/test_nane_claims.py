@@ -53,7 +53,15 @@ def test_a_batch_costs_the_same_statements_whatever_its_size():
             assert None not in services.claim_nane_names(usernames)
         return len(queries)
 
+    # Up to 99 names: past that, Django splits SQLite's INSERT (999 parameters a statement, 10 a row).
     assert statements([f"few{i}" for i in range(3)]) == statements([f"many{i}" for i in range(60)])
+
+
+def test_the_largest_batch_claims_every_name(settings):
+    usernames = [f"user{i}" for i in range(settings.CHAT_WRITE_BATCH)]  # the most one batch takes
+
+    assert None not in services.claim_nane_names(usernames)
+    assert len(held()) == settings.CHAT_WRITE_BATCH
 
 
 def test_two_spellings_of_one_name_in_a_batch_are_refused_and_nothing_is_stored():
