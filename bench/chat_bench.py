@@ -11,7 +11,7 @@ the same time and are measured in turns, run by run, so they share the machine's
   and `manage.py runserver` (daphne, the development server);
 - `ceiling`: 1,000 clients at rising rates, probe and web process: the highest rate
   delivered in full and in time;
-- `layers`: the two channels-redis layers under the issue's loads (one node, REDIS_URL set);
+- `redis`: the issue's loads against one node with REDIS_URL set (every broadcast through Redis);
 - `nodes`: one node against two nodes on Redis at 1,000 clients (the nodes on cores 0
   and 1; the load generator, and Redis, unpinned for both, so the comparison is like for like);
 - `production`: the issue's loads against PostgreSQL + Redis + `WEB_WORKERS=2`, beside the
@@ -156,13 +156,12 @@ def ceiling(duration, rates):
     return records
 
 
-def layers(duration):
+def one_node_on_redis(duration):
     records = []
-    for layer in ("core", "pubsub"):
-        with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, REDIS_LAYER=layer, **BENCH_LIMITS) as web:
-            for name, load in LOADS.items():
-                runs = [one_run([web[0]], [web[1]], *load, duration) for _ in range(harness.RUNS)]
-                records.append(emit(summary(runs, server="uvicorn", layer=layer, scenario="layers", load=name)))
+    with redis_server() as redis, web_server("uvicorn", REDIS_URL=redis, **BENCH_LIMITS) as web:
+        for name, load in LOADS.items():
+            runs = [one_run([web[0]], [web[1]], *load, duration) for _ in range(harness.RUNS)]
+            records.append(emit(summary(runs, server="uvicorn", scenario="redis", load=name)))
     return records
 
 
@@ -204,7 +203,7 @@ def main():
     parser.add_argument("--ceiling-rates", type=float, nargs="+", default=[60.0, 90.0, 120.0])
     parser.add_argument("--nodes-rate", type=float, default=90.0, help="msg/s at 1,000 clients for 1 vs 2 nodes")
     parser.add_argument(
-        "--only", nargs="+", choices=["probe", "ceiling", "layers", "nodes", "production"], help="these scenarios"
+        "--only", nargs="+", choices=["probe", "ceiling", "redis", "nodes", "production"], help="these scenarios"
     )
     parser.add_argument("--quick", action="store_true", help="one short run each, to see that it works (noisy)")
     add_service_options(parser)
@@ -214,7 +213,7 @@ def main():
     scenarios = {
         "probe": lambda: probe_comparison(options.duration),
         "ceiling": lambda: ceiling(options.duration, options.ceiling_rates),
-        "layers": lambda: layers(options.duration) if "redis" in usable else [],
+        "redis": lambda: one_node_on_redis(options.duration) if "redis" in usable else [],
         "nodes": lambda: nodes(options.duration, options.nodes_rate) if "redis" in usable else [],
         "production": lambda: production(options.duration, options.postgres) if len(usable) == 2 else [],
     }

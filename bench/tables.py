@@ -288,7 +288,6 @@ def capacity():
 
 # chat_bench's servers as the README names them.
 CHAT_SERVERS = {"probe": "probe", "uvicorn": "`make run`", "runserver": "runserver"}
-LAYERS = {"pubsub": "`RedisPubSubChannelLayer` (default)", "core": "`RedisChannelLayer` (core)"}
 
 
 def chat_scenario(document, scenario):
@@ -400,16 +399,13 @@ def chat_rows(records, column, label):
     return rows
 
 
-def layer(record):
-    """Results saved before chat_bench named the layer say "not recorded"."""
-    name = record.get("layer", "not recorded")
-    return LAYERS.get(name, name)
-
-
-def chat_layers():
+def chat_redis():
+    """`make run` and the same with REDIS_URL set: what sending every broadcast through Redis adds."""
     document = results("chat")
-    records = sorted(chat_scenario(document, "layers"), key=lambda record: record.get("layer") != "pubsub")
-    return measured(document, chat_rows(records, "layer", layer))
+    local = [record for record in chat_scenario(document, "probe") if record["server"] == "uvicorn"]
+    rows = chat_rows(local, "one process", lambda r: "`make run`")
+    rows += chat_rows(chat_scenario(document, "redis"), "one process", lambda r: "with `REDIS_URL`")[2:]
+    return measured(document, rows)
 
 
 def chat_nodes():
@@ -565,7 +561,7 @@ def redis_share(chat):
 
     The two sides ran minutes apart, so a difference can come out below zero; it counts as none.
     """
-    pubsub = [r for r in chat if r["scenario"] == "layers" and r.get("layer") == "pubsub"]
+    pubsub = [r for r in chat if r["scenario"] == "redis"]
     local = by_load([r for r in chat if r["scenario"] == "probe"], "uvicorn")
     redis_us = [
         max(0.0, r["server_us_per_delivery"] - local[r["load"]]["server_us_per_delivery"]) * r["clients"]
@@ -578,7 +574,7 @@ def redis_share(chat):
 def redis_share_text(redis_us):
     """Redis's share per broadcast in words: a range, or that this run could not tell it from noise."""
     if max(redis_us) == 0:
-        return "not above this run's noise (pub/sub cost no more than the in-memory layer)"
+        return "not above this run's noise (Redis cost no more than one process alone)"
     return f"{span(redis_us, ',.0f')} µs"
 
 
@@ -741,7 +737,7 @@ DOCUMENTS = {
         "chat": chat,
         "chat_latency": chat_latency,
         "chat_ceiling": chat_ceiling,
-        "chat_layers": chat_layers,
+        "chat_redis": chat_redis,
         "chat_nodes": chat_nodes,
         "chat_production": chat_production,
         "scaling_workers": scaling_workers,

@@ -281,8 +281,14 @@ CHAT_MAX_ROOMS = env_int("CHAT_MAX_ROOMS", 1000)
 CHAT_ROOM_IDLE_TTL = env_float("CHAT_ROOM_IDLE_TTL", 30 * 24 * 3600.0)
 AUTH_CONNECT_WINDOW = env_float("AUTH_CONNECT_WINDOW", 60.0)
 KOZMA_URL = env_str("KOZMA_URL", "ws://127.0.0.1:8000")
-# The channel-layer group every web node joins once; deployments sharing one Redis need distinct names.
+# The Redis pub/sub channel every web process subscribes to once; deployments sharing one Redis need distinct names.
 CHAT_NODES_GROUP = env_str("CHAT_NODES_GROUP", "chat.nodes")
+# Each process's two Redis connections for broadcasts (messaging/broker.py): the seconds to connect and
+# subscribe, between attempts once lost, and the bytes of publications Redis may leave unread before a
+# broadcast reaches this node's clients only (a stalled Redis must not fill the process's memory).
+CHAT_NODES_CONNECT_TIMEOUT = env_float("CHAT_NODES_CONNECT_TIMEOUT", 5.0)
+CHAT_NODES_RECONNECT_INTERVAL = env_float("CHAT_NODES_RECONNECT_INTERVAL", 0.5)
+CHAT_NODES_SEND_BUFFER_BYTES = env_int("CHAT_NODES_SEND_BUFFER_BYTES", 8 * 1024 * 1024)
 # A connected token session whose heartbeat is older than this no longer holds its nickname.
 CHAT_SESSION_STALE_AFTER = env_float("CHAT_SESSION_STALE_AFTER", 30.0)
 CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
@@ -290,6 +296,11 @@ CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
 )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
+if CHAT_NODES_CONNECT_TIMEOUT <= 0 or CHAT_NODES_RECONNECT_INTERVAL <= 0 or CHAT_NODES_SEND_BUFFER_BYTES < 1:
+    raise ImproperlyConfigured(
+        "CHAT_NODES_CONNECT_TIMEOUT and CHAT_NODES_RECONNECT_INTERVAL must be above 0 seconds, "
+        "CHAT_NODES_SEND_BUFFER_BYTES at least 1."
+    )
 if CHAT_WRITE_BATCH < 1:
     raise ImproperlyConfigured("CHAT_WRITE_BATCH must be at least 1: it is how many items one transaction takes.")
 if CHAT_HISTORY_PAGE_MAX < 1:

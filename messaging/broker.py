@@ -1,25 +1,26 @@
-"""How a broadcast reaches every process's chat sockets: directly, or through the channel layer.
+"""How a broadcast reaches every process's chat sockets: directly, or through Redis.
 
-With no channel layer, or the in-memory one, this process is the whole chat, so the
-broker hands each broadcast to the local fan-out at once. With Redis, every process
-joins one group (`CHAT_NODES_GROUP`) once, and a broadcast is one layer message per
-*process*, never per client: the tutorial pattern (a group message per client) costs a
-layer hop, a task wake-up and a JSON encode per delivery, and silently drops messages
-once a per-channel queue is full.
+Without `REDIS_URL` this process is the whole chat, so the broker hands each broadcast
+to the local fan-out at once. With it, every process subscribes once to one Redis
+channel (`CHAT_NODES_GROUP`) and a broadcast is one publication per *write*, received
+once per *process*, never once per client: the tutorial pattern (a group message per
+client) costs a layer hop, a task wake-up and a JSON encode per delivery, and silently
+drops messages once a per-channel queue is full. The two connections are
+`chatsite.core.redis_pubsub` links, not the channel layer's (which signaling uses): the
+layer's reader cost more than the rest of a message's path (docs/architecture.md).
 """
 
 import asyncio
 import logging
 import weakref
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+import msgpack
 from django.conf import settings
 
-from messaging.fanout import Broadcast, InOrder, LocalFanout
+from chatsite.core.redis_pubsub import Address, Publisher, Subscriber, open_link
+from messaging.fanout import Broadcast, LocalFanout
 
 log = logging.getLogger(__name__)
-
-EVENT_TYPE = "chat.broadcast"
 
 
 def per_loop(factory):
@@ -50,65 +51,94 @@ class LocalBroker:
             self.fanout.deliver(broadcast)
 
 
-class LayerBroker:
-    """Broadcasts go through a channel-layer group that every process's broker listens to."""
+class RedisBroker:
+    """Broadcasts go out as Redis publications on one channel, to which every process's broker subscribes."""
 
-    def __init__(self, fanout, layer, group):
-        self.fanout, self.layer, self.group = fanout, layer, group
-        # One task sends, so broadcasts leave in the order they were published.
-        self.outgoing = InOrder(self._send)
-        self.subscribed = None
+    def __init__(self, fanout, url, channel):
+        self.fanout, self.address, self.channel = fanout, Address.from_url(url), channel
+        self.links = None  # (Publisher, Subscriber) while both are connected
+        self.local_only = False  # said so in the log since the last publication
+        self.connecting = None
+        self.reconnecting = None
 
     async def start(self):
-        """Join the group once per process, with one channel and one receive task."""
-        if self.subscribed is None or _failed(self.subscribed):
-            # A subscription that failed (Redis down at the first connect) is tried again.
-            self.subscribed = asyncio.ensure_future(self._subscribe())
-        await asyncio.shield(self.subscribed)
+        """Connected and subscribed: at once when we are, else after one attempt, which raises if Redis does not answer."""
+        if self.links is None:
+            if self.connecting is None or self.connecting.done():
+                self.connecting = asyncio.ensure_future(self._connect())
+            await asyncio.shield(self.connecting)
 
     def publish(self, broadcast):
-        """Queue a broadcast for every process; call it after the write it announces has committed."""
-        if broadcast:
-            self.outgoing.extend((broadcast,))
+        """Publish a broadcast for every process; call it after the write it announces has committed."""
+        if not broadcast:
+            return
+        publisher = self.links and self.links[0]
+        if publisher and publisher.writable:
+            publisher.publish(self.channel, msgpack.packb(broadcast.as_event()))
+            self.local_only = False
+            return
+        # Redis is down or not reading. The message is stored already; this node's own
+        # clients still get it now, other nodes' clients only find it in the history.
+        if not self.local_only:
+            log.warning("chat: Redis unreachable or not reading; delivering to this node's clients only")
+            self.local_only = True
+        self.fanout.deliver(broadcast)
 
-    async def _send(self, broadcast):
+    async def _connect(self):
+        timeout = settings.CHAT_NODES_CONNECT_TIMEOUT
+        publisher = await open_link(self.address, Publisher(self.address, settings.CHAT_NODES_SEND_BUFFER_BYTES), timeout)
         try:
-            await self.start()
-            await self.layer.group_send(self.group, {"type": EVENT_TYPE, **broadcast.as_event()})
+            subscriber = await open_link(self.address, Subscriber(self.address, self.channel, self._received), timeout)
+        except BaseException:
+            publisher.close()
+            raise
+        links = self.links = (publisher, subscriber)
+        for link in links:
+            link.closed.add_done_callback(lambda _closed: self._lost(links))
+
+    async def close(self):
+        """Close both links and stop reconnecting (the tests' brokers; a process that exits needs nothing)."""
+        links, self.links = self.links, None
+        for link in links or ():
+            link.close()
+        tasks = [task for task in (self.connecting, self.reconnecting) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _received(self, data):
+        try:
+            broadcast = Broadcast.from_event(msgpack.unpackb(data))
         except Exception:
-            # Redis is down. The message is stored already; this node's own clients
-            # still get it now, other nodes' clients only find it in the history.
-            log.warning("chat: channel layer unreachable; delivering to this node's clients only")
-            self.fanout.deliver(broadcast)
+            log.exception("chat: a publication on %s is not a broadcast; skipped", self.channel)
+            return
+        self.fanout.deliver(broadcast)
 
-    async def _subscribe(self):
-        channel = await self.layer.new_channel()
-        await self.layer.group_add(self.group, channel)
-        self.listener = asyncio.create_task(self._listen(channel), name="chat-broker-listener")
+    def _lost(self, links):
+        """One of `links` closed: close the other, and connect both again until Redis answers."""
+        if self.links is not links:
+            return  # an earlier pair, already replaced
+        for link in self.links:
+            link.close()
+        self.links = None
+        log.warning("chat: lost Redis; broadcasts reach this node's clients only until it is back")
+        if self.reconnecting is None or self.reconnecting.done():
+            self.reconnecting = asyncio.ensure_future(self._reconnect())
 
-    async def _listen(self, channel):
-        while True:
+    async def _reconnect(self):
+        while self.links is None:
+            await asyncio.sleep(settings.CHAT_NODES_RECONNECT_INTERVAL)
             try:
-                event = await self.layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A Redis hiccup must not end this process's chat: log, wait, go on.
-                log.exception("chat: receiving from the channel layer failed; retrying")
-                await asyncio.sleep(0.5)
-                continue
-            self.fanout.deliver(Broadcast.from_event(event))
-
-
-def _failed(future):
-    return future.done() and (future.cancelled() or future.exception() is not None)
+                await self.start()
+            except (OSError, TimeoutError) as error:
+                log.warning("chat: Redis still unreachable (%s); trying again", error)
+        log.warning("chat: Redis is back; broadcasts reach every node again")
 
 
 def _make_broker():
-    layer = get_channel_layer()
-    if layer is None or isinstance(layer, InMemoryChannelLayer):
+    if not settings.REDIS_URL:
         return LocalBroker(LocalFanout())
-    return LayerBroker(LocalFanout(), layer, settings.CHAT_NODES_GROUP)
+    return RedisBroker(LocalFanout(), settings.REDIS_URL, settings.CHAT_NODES_GROUP)
 
 
 get_broker = per_loop(_make_broker)

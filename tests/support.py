@@ -225,16 +225,18 @@ def server_env(database_url, **extra):
 
 
 class RedisProcess:
-    """A private `redis-server` (no persistence) on a free port; restartable on the same port."""
+    """A private `redis-server` (no persistence) on a free port, with `options` (`--requirepass`, ...); restartable on the same port."""
 
-    def __init__(self):
+    def __init__(self, *options):
         require(shutil.which("redis-server"), "redis-server is not installed (apt-get install redis-server)")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = list(options)
         self.process = None
 
     def start(self):
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command += self.options
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, process=self.process)
         return self
