@@ -62,6 +62,7 @@ def main():
     run("bench.memory_bench", core=LOAD_CORE)
     if not missing:
         run("bench.scaling")
+        run("bench.scaling", "--connections-per-core", "50", "--chat-rates")  # the name server, each core loaded as one
     run("bench.charts")
     run("bench.tables")
 

@@ -30,7 +30,7 @@ machine it takes cores from the two-core setups' rates, not from their capacity.
 The name server's load is `--connections` in all by default, so each of two workers
 sees half of it and shares its per-cycle costs among fewer requests;
 `--connections-per-core` loads each core as the one worker's is (bench/README.md).
-Results in bench/results/scaling.json;
+Results in bench/results/scaling.json, or with `--connections-per-core` scaling_per_core.json;
 `--quick`: one 3-second run, saved under bench/results/quick/.
 """
 
@@ -214,7 +214,9 @@ def main():
         help="wrk connections per core of each setup instead of --connections in all (each worker as loaded as one)",
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and chat run")
-    parser.add_argument("--chat-rates", type=float, nargs="+", default=[90.0], help="msg/s at 1,000 clients")
+    parser.add_argument(
+        "--chat-rates", type=float, nargs="*", default=[90.0], help="msg/s at 1,000 clients (none: no chat runs)"
+    )
     parser.add_argument("--setups", nargs="+", default=[ONE_WORKER, "2 workers, 2 cores", "2 nodes, 2 cores"])
     parser.add_argument("--quick", action="store_true", help="one short run each, to see that it works (noisy)")
     options = parser.parse_args()
@@ -241,7 +243,7 @@ def main():
             record = summary(setup, workload, [run[workload] for run in runs[setup.name]], baseline)
             baseline = baseline or (record if setup.name == ONE_WORKER else None)
             records.append(record)
-    save("scaling", records)
+    save("scaling_per_core" if options.connections_per_core else "scaling", records)
 
 
 if __name__ == "__main__":

@@ -439,9 +439,9 @@ def chat_production():
     return measured(document, rows)
 
 
-def scaling_workers():
+def scaling_workers(name="scaling"):
     """bench/scaling.py: capacity per setup, and its ratio to one worker on one core."""
-    document = results("scaling")
+    document = results(name)
     rows = [
         "| workload | setup | served/s (runs) | server cores busy: web + PostgreSQL + Redis = total "
         "| load generator cores | server µs a unit | capacity/s (cores ÷ µs a unit) | **capacity × one worker** "
@@ -741,6 +741,7 @@ DOCUMENTS = {
         "chat_nodes": chat_nodes,
         "chat_production": chat_production,
         "scaling_workers": scaling_workers,
+        "scaling_per_core": lambda: scaling_workers("scaling_per_core"),
         "memory": memory,
         "contacts": contacts,
     },

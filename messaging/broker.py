@@ -107,12 +107,11 @@ class RedisBroker:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _received(self, data):
+        # Called from the subscriber's data_received: what it raised would close the link.
         try:
-            broadcast = Broadcast.from_event(msgpack.unpackb(data))
+            self.fanout.deliver(Broadcast.from_event(msgpack.unpackb(data)))
         except Exception:
             log.exception("chat: a publication on %s is not a broadcast; skipped", self.channel)
-            return
-        self.fanout.deliver(broadcast)
 
     def _lost(self, links):
         """One of `links` closed: close the other, and connect both again until Redis answers."""

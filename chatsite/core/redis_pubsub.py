@@ -115,21 +115,25 @@ class Link(asyncio.Protocol):
 
 
 class Publisher(Link):
-    """Publishes without waiting; `writable` is False while the send buffer is over its bound."""
+    """Publishes without waiting; not `writable` once closing, or while the send buffer is over its bound."""
 
     def __init__(self, address, buffer_bytes):
         super().__init__(address.hello(), command("PING"))
-        self.buffer_bytes, self.writable = buffer_bytes, True
+        self.buffer_bytes, self.paused = buffer_bytes, False
 
     def connection_made(self, transport):
         transport.set_write_buffer_limits(high=self.buffer_bytes)
         super().connection_made(transport)
 
     def pause_writing(self):
-        self.writable = False
+        self.paused = True
 
     def resume_writing(self):
-        self.writable = True
+        self.paused = False
+
+    @property
+    def writable(self):
+        return not self.paused and not self.transport.is_closing()
 
     def publish(self, channel, data):
         self.transport.write(command("PUBLISH", channel, data))

@@ -90,6 +90,7 @@ async def test_a_publication_that_is_not_a_broadcast_is_skipped_and_logged(redis
         await until(lambda: broker.fanout.got)
     assert broker.fanout.got == [Broadcast(nane=["after"])]
     assert sum("is not a broadcast" in record.getMessage() for record in caplog.records) == 3
+    assert broker.links is not None, "the subscription outlived what it could not read"
 
 
 async def test_an_empty_broadcast_is_not_published(redis_server, brokers):
