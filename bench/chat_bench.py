@@ -89,7 +89,9 @@ def one_run(urls, pids, clients, senders, rate, duration, load_core=LOAD_CORE, c
     command += ["--senders", str(senders), "--rate", str(rate), "--duration", str(duration)]
     command += [arg for pid in pids for arg in ("--server-pid", str(pid))] + list(counted)
     command = place(command) if place else pinned(command, load_core)
-    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if output.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({output.returncode}):\n{output.stderr[-3000:]}")
     harness.wait_until_quiet(pids)
     return json.loads(output.stdout.strip().splitlines()[-1])
 

@@ -127,8 +127,10 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
-# Which channels-redis layer carries cross-node traffic; docs/architecture.md, "Several nodes", says why
-# pub/sub is the default (`core` is kept selectable for the benchmark that compares them).
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("REDIS_URL must start redis:// or rediss:// (TLS).")
+# Which channels-redis layer carries signaling between processes (chat broadcasts have links of their own,
+# messaging/broker.py); docs/architecture.md, "Several nodes", says why pub/sub is the default.
 REDIS_LAYERS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
@@ -296,11 +298,12 @@ CHAT_SESSION_HEARTBEAT_INTERVAL = env_heartbeat(
 )
 if CHAT_MAX_MESSAGES_IN_ROOM < 1:
     raise ImproperlyConfigured("CHAT_MAX_MESSAGES_IN_ROOM must be at least 1: rooms keep their newest messages.")
-if CHAT_NODES_CONNECT_TIMEOUT <= 0 or CHAT_NODES_RECONNECT_INTERVAL <= 0 or CHAT_NODES_SEND_BUFFER_BYTES < 1:
-    raise ImproperlyConfigured(
-        "CHAT_NODES_CONNECT_TIMEOUT and CHAT_NODES_RECONNECT_INTERVAL must be above 0 seconds, "
-        "CHAT_NODES_SEND_BUFFER_BYTES at least 1."
-    )
+if CHAT_NODES_CONNECT_TIMEOUT <= 0:
+    raise ImproperlyConfigured("CHAT_NODES_CONNECT_TIMEOUT must be above 0 seconds.")
+if CHAT_NODES_RECONNECT_INTERVAL <= 0:
+    raise ImproperlyConfigured("CHAT_NODES_RECONNECT_INTERVAL must be above 0 seconds.")
+if CHAT_NODES_SEND_BUFFER_BYTES < 1:
+    raise ImproperlyConfigured("CHAT_NODES_SEND_BUFFER_BYTES must be at least 1.")
 if CHAT_WRITE_BATCH < 1:
     raise ImproperlyConfigured("CHAT_WRITE_BATCH must be at least 1: it is how many items one transaction takes.")
 if CHAT_HISTORY_PAGE_MAX < 1:

@@ -2,8 +2,8 @@
 
 channels-redis's pub/sub layer reads through redis-py's asyncio `PubSub`: per message a
 dozen coroutine frames, a retry wrapper and a timeout, two task hand-offs, and a wake-up
-every 0.1 s while idle. With two workers that was half of the chat's CPU per message
-that is not the fan-out itself (bench/README.md, "Several workers"). Here a link is an
+every 0.1 s while idle. With two workers that was more of the chat's CPU per message
+than the rest of its path (bench/README.md, "What changed, and why"). Here a link is an
 asyncio protocol on one connection: a publication is one `transport.write`, not awaited
 (the replies are read, and an error reply logged, as they come), and a message reaches
 its callback from `data_received`. hiredis, the parser redis-py itself uses when

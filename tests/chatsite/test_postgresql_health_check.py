@@ -1,5 +1,8 @@
 """PostgreSQL: a kept connection is checked each request cycle without a round trip, a dead one still replaced."""
 
+import os
+import resource
+
 import psycopg
 import pytest
 from django.db import connection
@@ -61,3 +64,23 @@ def test_a_connection_the_server_ended_is_replaced_at_the_next_request_cycle():
     next_request_cycle()
     assert connection.connection is None, "closed by the health check, not by the next query's error"
     assert backend_pid() != pid
+
+
+def test_a_connection_past_descriptor_1024_is_checked_too():
+    """A web process with a thousand sockets opens its next connection past select()'s FD_SETSIZE."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open {hard} files; the test needs 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        connection.close()
+        pid = backend_pid()
+        assert connection.connection.fileno() > 1024
+        next_request_cycle()
+        assert backend_pid() == pid, "kept: checked without an error"
+    finally:
+        connection.close()
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -11,6 +11,9 @@ to read is usable without asking; anything else gets Django's `SELECT 1`, which 
 what is waiting and decides. A failure the socket cannot show (a peer gone without a
 word) is found as before: the next query fails and Django closes the connection at the
 end of that request cycle.
+
+The look is `poll`, not `select`: `select` refuses a descriptor past FD_SETSIZE (1024),
+which a web process holding a thousand sockets hands to the next connection it opens.
 """
 
 import select
@@ -24,8 +27,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
-        if connection.info.transaction_status == TransactionStatus.IDLE:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
-            if not readable:
-                return True
+        if connection.info.transaction_status == TransactionStatus.IDLE and not readable_now(connection.fileno()):
+            return True
         return super().is_usable()
+
+
+def readable_now(descriptor):
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
+    return bool(poller.poll(0))
