@@ -62,7 +62,7 @@ class RedisBroker:
         self.reconnecting = None
 
     async def start(self):
-        """Connected and subscribed: at once when we are, else after one attempt, which raises if Redis does not answer."""
+        """Connected and subscribed: at once if we are, else after one attempt (raises if Redis does not answer)."""
         if self.links is None:
             if self.connecting is None or self.connecting.done():
                 self.connecting = asyncio.ensure_future(self._connect())
@@ -86,7 +86,9 @@ class RedisBroker:
 
     async def _connect(self):
         timeout = settings.CHAT_NODES_CONNECT_TIMEOUT
-        publisher = await open_link(self.address, Publisher(self.address, settings.CHAT_NODES_SEND_BUFFER_BYTES), timeout)
+        publisher = await open_link(
+            self.address, Publisher(self.address, settings.CHAT_NODES_SEND_BUFFER_BYTES), timeout
+        )
         try:
             subscriber = await open_link(self.address, Subscriber(self.address, self.channel, self._received), timeout)
         except BaseException:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, drop_created_databases, free_port, fresh_database_url, manage, server_env
 
 
 def pytest_sessionstart(session):
@@ -21,6 +21,10 @@ def pytest_sessionstart(session):
         if os.environ.get("CI"):
             pytest.exit(f"{reason}. CI is set, so this is a failure.", returncode=1)
         session.config.postgres_unavailable = reason
+
+
+def pytest_sessionfinish(session):
+    drop_created_databases()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,7 +134,21 @@ def fresh_database_url(tmp_path, name, engine_url=None):
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
+    CREATED_DATABASES.add((base, database))
     return f"{base}/{database}"
+
+
+# PostgreSQL databases this run made; dropped when it ends, so that runs do not pile them up on the server.
+CREATED_DATABASES = set()
+
+
+def drop_created_databases():
+    import psycopg
+
+    for base, database in sorted(CREATED_DATABASES):
+        with suppress(psycopg.Error), psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    CREATED_DATABASES.clear()
 
 
 def spawn(command, env):
@@ -225,7 +239,9 @@ def server_env(database_url, **extra):
 
 
 class RedisProcess:
-    """A private `redis-server` (no persistence) on a free port, with `options` (`--requirepass`, ...); restartable on the same port."""
+    """A private `redis-server` (no persistence) on a free port, with `options` (`--requirepass`, ...).
+
+    Restartable on the same port."""
 
     def __init__(self, *options):
         require(shutil.which("redis-server"), "redis-server is not installed (apt-get install redis-server)")
