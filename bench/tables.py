@@ -22,8 +22,9 @@ FAULTS = {
         "Redis `SIGKILL`ed under two web nodes serving a chat, restarted on the same port "
         "(`tests/messaging/test_redis_restart.py`)",
         "Clients keep their sockets. Messages sent during the outage are stored and reach the clients "
-        "of the sender's node, not the other node's (they are in its history). channels-redis "
-        "reconnects by itself; a message sent before the nodes have resubscribed reaches no live client.",
+        "of the sender's node, not the other node's (they are in its history). Each node's broker "
+        "reconnects every `CHAT_NODES_RECONNECT_INTERVAL`; a message sent before the nodes have resubscribed "
+        "reaches no live client of the other node.",
     ),
     "redis restarted under two nodes: signaling": (
         "same, signaling (`/v1/connect`)",
