@@ -49,6 +49,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     overflow_text = None  # set by the application: the frame that tells a slow client why it is closed
     overflowed = False
+    ping_due = None  # the whole second the next keepalive ping is due
 
     def connection_made(self, transport):
         super().connection_made(transport)
@@ -61,8 +62,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.scope["extensions"][FRAMES_EXTENSION] = {"sink": self}
 
     def schedule_ping(self):
-        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
-        self.ping_timer = self.loop.call_at(math.ceil(self.loop.time() + delay), self.send_keepalive_ping)
+        # Counted from when the last ping was due, not from its pong (uvicorn's `now - rtt`):
+        # the ping leaves a little after its whole second, and that jitter, rounded up, used
+        # to push one socket's next ping a second past the others'.
+        now = self.loop.time()
+        due = now if self.ping_due is None else self.ping_due
+        self.ping_due = math.ceil(max(due + self.ping_interval, now))
+        self.ping_timer = self.loop.call_at(self.ping_due, self.send_keepalive_ping)
 
     def pause_writing(self):
         super().pause_writing()

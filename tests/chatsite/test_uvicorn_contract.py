@@ -133,8 +133,8 @@ def open_two_in_one_second(port):
 
 
 def test_pings_due_in_the_same_second_go_out_together_on_the_whole_second(server):
-    """Pins `WebSocketsSansIOProtocol.schedule_ping` (overridden: `ping_interval`, `last_ping_rtt`, `ping_timer`,
-    `loop`) and the pong that schedules the next ping (`handle_pong`), over `manage.py uvicorn`'s loop."""
+    """Pins `WebSocketsSansIOProtocol.schedule_ping` (overridden: `ping_interval`, `ping_timer`, `loop`) and the
+    pong that schedules the next ping (`handle_pong`), over `manage.py uvicorn`'s loop."""
     began, first, second = open_two_in_one_second(server.port)
     try:
         while len(first.pings) < 2 or len(second.pings) < 2:

@@ -10,7 +10,7 @@ from chatsite.server.websocket_protocol import WebSocketProtocol
 # What chatsite/server/websocket_protocol.py reads or writes of uvicorn's protocol: a newer uvicorn
 # that renames one fails here, not in production (and manage.py uvicorn checks the version).
 UVICORN_STATE = ("queue", "close_sent", "conn", "close_timer", "close_timeout", "transport", "handshake_complete")
-UVICORN_PING_STATE = ("loop", "ping_interval", "last_ping_rtt")
+UVICORN_PING_STATE = ("loop", "ping_interval")
 UVICORN_METHODS = ("connection_made", "handle_connect", "pause_writing", "send_keepalive_ping")
 
 
@@ -46,14 +46,12 @@ class FakeLoop:
         return when
 
 
-def protocol_at(now, rtt=0.0):
-    protocol = made_by_uvicorn(FakeLoop(now))
-    protocol.last_ping_rtt = rtt
-    return protocol
+def protocol_at(now):
+    return made_by_uvicorn(FakeLoop(now))
 
 
 def test_pings_due_within_one_second_are_sent_on_the_same_whole_second():
-    first, second = protocol_at(100.05), protocol_at(100.93, rtt=0.02)
+    first, second = protocol_at(100.05), protocol_at(100.93)
     first.schedule_ping()
     second.schedule_ping()
     assert first.loop.timers == second.loop.timers == [121]
@@ -63,3 +61,21 @@ def test_a_ping_is_never_sent_early():
     protocol = protocol_at(100.0)
     protocol.schedule_ping()
     assert protocol.loop.timers == [120]
+
+
+def test_the_next_ping_is_counted_from_when_the_last_was_due_not_from_its_pong():
+    """A ping due at 121 leaves at 121.002 and its pong comes at 121.3: the next is due at 141, not 142."""
+    protocol = protocol_at(101.0)
+    protocol.schedule_ping()
+    protocol.loop.now = 121.3  # the pong (uvicorn then asks for the next ping)
+    protocol.last_ping_rtt = 121.3 - 121.002
+    protocol.schedule_ping()
+    assert protocol.loop.timers == [121, 141]
+
+
+def test_a_pong_later_than_the_next_due_second_sends_the_next_ping_at_once():
+    protocol = protocol_at(101.0)
+    protocol.schedule_ping()
+    protocol.loop.now = 144.5
+    protocol.schedule_ping()
+    assert protocol.loop.timers == [121, 145]
