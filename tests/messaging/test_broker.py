@@ -4,6 +4,7 @@ whatever Redis does (refuses us, stalls, dies, comes back, carries something tha
 import asyncio
 import logging
 import signal
+import socket
 import uuid
 
 import msgpack
@@ -148,6 +149,17 @@ async def test_redis_down_at_start_fails_the_start_and_a_later_start_connects(se
         await until(lambda: broker.fanout.got)
     finally:
         server.stop()
+
+
+async def test_a_server_that_accepts_and_never_answers_fails_the_start_within_the_connect_timeout(settings, brokers):
+    settings.CHAT_NODES_CONNECT_TIMEOUT = 0.5
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody reads or answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        (broker,) = brokers(f"redis://127.0.0.1:{silent.getsockname()[1]}", 1)
+        with pytest.raises(TimeoutError):
+            await broker.start()
+        assert broker.links is None
 
 
 async def test_a_redis_that_stops_reading_costs_a_bounded_buffer_then_local_delivery(redis_server, settings, brokers):

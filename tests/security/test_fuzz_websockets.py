@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chatsite.asgi import application
+from chatsite.core.names import name_key
 from contacts.models import Contact, Replica
 from messaging import services
 from messaging.models import ChatSession, Message, Room
@@ -389,8 +390,8 @@ def signal_outcome(frame):
     if not valid_unicode(json.dumps(data, ensure_ascii=False)):
         return "fuzzer", ERROR
     forwarded = {"target": target, "type": kind, "originator": "fuzzer", "payload": data.get("payload")}
-    if target.lower() in ("fuzzer", "peer"):
-        return target.lower(), forwarded
+    if name_key(target) in ("fuzzer", "peer"):  # the server's identity key: case, NFKC, spaces folded
+        return name_key(target), forwarded
     return "fuzzer", {"target": target, "type": "TARGET_NOT_FOUND", "payload": None}
 
 
