@@ -59,6 +59,7 @@ def main():
     run("bench.nameserver_capacity", *nameserver, core=LOAD_CORE)
     run("bench.contacts_bench", *compare("BENCH_COMPARE_CONTACTS", "--compare"), core=LOAD_CORE)
     run("bench.chat_bench", *without)
+    run("bench.cold_start", *without)
     run("bench.memory_bench", core=LOAD_CORE)
     if not missing:
         run("bench.scaling")

@@ -266,6 +266,15 @@ def instructions():
     return measured(document, rows)
 
 
+def cold_start():
+    document = results("cold_start")
+    rows = ["| piece of a message's path | back to back | 1/30 s apart | × |", "|---|---|---|---|"]
+    for record in document["records"]:
+        piece = f"{record['piece']} ({record['database']})" if record["database"] else record["piece"]
+        rows.append(f"| {piece} | {record['back to back']} µs | {record['1/30 s apart']} µs | **{record['ratio']}** |")
+    return measured(document, rows)
+
+
 def capacity():
     document = results("nameserver_capacity")
     rows = [
@@ -741,6 +750,7 @@ DOCUMENTS = {
         "chat_redis": chat_redis,
         "chat_nodes": chat_nodes,
         "chat_production": chat_production,
+        "cold_start": cold_start,
         "scaling_workers": scaling_workers,
         "scaling_per_core": lambda: scaling_workers("scaling_per_core"),
         "memory": memory,

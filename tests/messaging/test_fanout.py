@@ -105,13 +105,15 @@ async def test_token_frames_go_only_to_the_room_and_a_move_changes_the_room():
 
 
 def test_pre_encoded_frames_are_the_bytes_uvicorns_own_send_path_writes():
-    texts = ["short", "ü" * 200, "x" * 70_000]  # 7-bit, 16-bit and 64-bit length headers
+    # Each length header (7-bit, 16-bit, 64-bit) at both of its ends, counted in bytes, not characters.
+    texts = ["", "x" * 125, "x" * 126, "ü" * 63, "ü" * 200, "x" * 65_535, "x" * 65_536, "x" * 70_000, "short"]
     server = ServerProtocol()
     server.state = server.state.OPEN  # past the handshake, as after websocket.accept
     for text in texts:
         server.send_text(text.encode())
     assert encode_text_frames(texts) == b"".join(server.data_to_send())
     assert encode_text_frames(["a"]) == Frame(Opcode.TEXT, b"a").serialize(mask=False) == b"\x81\x01a"
+    assert encode_text_frames([]) == b""
 
 
 def test_a_broadcast_survives_the_channel_layer_round_trip():
