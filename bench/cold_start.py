@@ -38,8 +38,8 @@ from bench.harness import (
 GAPS = {"back to back": 0.0, "1/30 s apart": 1 / 30}
 
 
-def measure(calls):
-    """In the child: {piece: {gap: CPU µs per call}} for this process's DATABASE_URL."""
+def measure(calls, names):
+    """In the child: {piece: {gap: CPU µs per call}} of the pieces `names`, on this process's DATABASE_URL."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
@@ -59,8 +59,9 @@ def measure(calls):
     }
     sleeps = {gap: cpu_per_call(lambda: None, gap, calls) for gap in GAPS.values()}
     results = {}
-    for name, piece in pieces.items():
-        cpu_per_call(piece, 0.0, calls)  # warm: the room exists, the statements are prepared
+    for name in names:
+        piece = pieces[name]
+        cpu_per_call(piece, 0.0, calls)  # warm: the room exists, the SQL is built and cached
         results[name] = {label: round(cpu_per_call(piece, gap, calls) - sleeps[gap]) for label, gap in GAPS.items()}
     return results
 
@@ -75,8 +76,9 @@ def cpu_per_call(piece, gap, calls):
     return (time.thread_time() - start) / calls * 1e6
 
 
-def run(database_url, calls):
-    command = pinned([sys.executable, "-m", "bench.cold_start", "--child", "--calls", str(calls)], SERVER_CORE)
+def run(database_url, calls, pieces):
+    command = [sys.executable, "-m", "bench.cold_start", "--calls", str(calls), "--child", *pieces]
+    command = pinned(command, SERVER_CORE)
     output = subprocess.run(command, cwd=ROOT, env=manage_env(database_url), capture_output=True, text=True)
     if output.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{output.stderr[-3000:]}")
@@ -86,21 +88,20 @@ def run(database_url, calls):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300, help="calls of each piece at each spacing")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # the pieces to measure, in-process
     add_service_options(parser)
     options = parser.parse_args()
     if options.child:
-        print(json.dumps(measure(options.calls)))
+        print(json.dumps(measure(options.calls, options.child)))
         return
-    databases = {"SQLite": ""}
+    # The broadcast has no database in it: measured once, with SQLite's run.
+    databases = {"SQLite": ("", ["broadcast", "store"])}
     if "postgresql" in services(options):
-        databases["PostgreSQL"] = options.postgres
+        databases["PostgreSQL"] = (options.postgres, ["store"])
     records = []
-    for database, engine_url in databases.items():
+    for database, (engine_url, pieces) in databases.items():
         with fresh_database(engine_url, name="cold") as url:
-            for piece, costs in run(url, options.calls).items():
-                if piece == "broadcast" and database != "SQLite":
-                    continue  # no database in it: once is enough
+            for piece, costs in run(url, options.calls, pieces).items():
                 record = {"piece": piece, "database": database if piece == "store" else None, **costs}
                 record["ratio"] = round(costs["1/30 s apart"] / costs["back to back"], 1)
                 records.append(emit(record))
