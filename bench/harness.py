@@ -19,6 +19,7 @@ from pathlib import Path
 from tests.support import (
     SERVER_COMMANDS,
     RedisProcess,
+    drop_database,
     free_port,
     fresh_database_url,
     manage,
@@ -115,15 +116,6 @@ def fresh_database(engine_url="", name="bench"):
         finally:
             if url.startswith("postgres"):
                 drop_database(url)
-
-
-def drop_database(url):
-    """Drop a PostgreSQL database this bench made, with whatever is still connected to it."""
-    import psycopg
-
-    base, _, database = url.rpartition("/")
-    with suppress(psycopg.Error), psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def open_files_unlimited():

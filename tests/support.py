@@ -134,7 +134,7 @@ def fresh_database_url(tmp_path, name, engine_url=None):
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
-    CREATED_DATABASES.add((base, database))
+    CREATED_DATABASES.add(f"{base}/{database}")
     return f"{base}/{database}"
 
 
@@ -143,12 +143,18 @@ CREATED_DATABASES = set()
 
 
 def drop_created_databases():
+    for url in sorted(CREATED_DATABASES):
+        drop_database(url)
+    CREATED_DATABASES.clear()
+
+
+def drop_database(url):
+    """Drop a PostgreSQL database `fresh_database_url` made, with whatever is still connected to it."""
     import psycopg
 
-    for base, database in sorted(CREATED_DATABASES):
-        with suppress(psycopg.Error), psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    CREATED_DATABASES.clear()
+    base, _, database = url.rpartition("/")
+    with suppress(psycopg.Error), psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def spawn(command, env):

@@ -20,15 +20,15 @@ def encode_text_frames(texts):
     messages a second each message runs with cold caches, and there the general
     serializer cost twice these few lines per broadcast (bench/README.md, "cold start").
     """
-    wire = bytearray()
+    parts = []
     for text in texts:
         payload = text.encode()
         size = len(payload)
         if size < 126:
-            wire += bytes((FIN_TEXT, size))
+            parts.append(bytes((FIN_TEXT, size)))
         elif size < 1 << 16:
-            wire += bytes((FIN_TEXT, 126)) + size.to_bytes(2, "big")
+            parts.append(bytes((FIN_TEXT, 126)) + size.to_bytes(2, "big"))
         else:
-            wire += bytes((FIN_TEXT, 127)) + size.to_bytes(8, "big")
-        wire += payload
-    return bytes(wire)
+            parts.append(bytes((FIN_TEXT, 127)) + size.to_bytes(8, "big"))
+        parts.append(payload)
+    return b"".join(parts)  # one copy of the payloads, however many and large

@@ -4,6 +4,7 @@ import asyncio
 
 import uvicorn
 from uvicorn.server import ServerState
+from websockets.frames import Frame, Opcode
 
 from chatsite.server.websocket_protocol import WebSocketProtocol
 
@@ -79,3 +80,15 @@ def test_a_pong_later_than_the_next_due_second_sends_the_next_ping_at_once():
     protocol.loop.now = 144.5
     protocol.schedule_ping()
     assert protocol.loop.timers == [121, 145]
+
+
+def test_a_pong_nobody_asked_for_does_not_move_the_next_ping():
+    """A client may send pongs at will. uvicorn ignores one with no ping in flight or another
+    payload (`handle_pong`); if it did not, each would push `ping_due` an interval further on."""
+    protocol = protocol_at(101.0)
+    protocol.schedule_ping()
+    protocol.loop.now = 105.0
+    protocol.handle_pong(Frame(Opcode.PONG, b"unasked"))
+    protocol.pending_ping_payload = b"asked"
+    protocol.handle_pong(Frame(Opcode.PONG, b"stale"))
+    assert protocol.loop.timers == [121]
