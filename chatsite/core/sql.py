@@ -37,7 +37,8 @@ def driver_cursor(connection):
     if connection.connection is None:
         connection.ensure_connection()
     with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
+        # PostgreSQL's has its own (chatsite.core.postgresql): there, statements are prepared.
+        cursor = connection.driver_cursor() if hasattr(connection, "driver_cursor") else connection.connection.cursor()
         try:
             yield cursor
         finally:

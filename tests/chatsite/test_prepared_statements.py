@@ -1,0 +1,85 @@
+"""PostgreSQL: the hot paths' statements are prepared once used, Django's queries never; the switch turns it off."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+from messaging import services
+from messaging.models import Room
+from tests.support import ROOT
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"),
+]
+
+# Run in a process of its own, on the test database: six chat messages, then what the session has prepared.
+SIX_MESSAGES = """
+import django
+django.setup()
+from django.db import connection
+from messaging import services
+for n in range(6):
+    services.post_messages([services.Post("prepared", "alice", f"message {n}", None)])
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%unnest%%'")
+    print(cursor.fetchone()[0])
+"""
+
+
+def prepared(pattern):
+    """How many statements this session has prepared whose text has `pattern`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{pattern}%"])
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture(autouse=True)
+def own_session():
+    """A session of the test's own: prepared statements belong to one."""
+    connection.close()
+    yield
+    connection.close()
+
+
+def post(n):
+    return services.post_messages([services.Post("prepared", "alice", f"message {n}", None)])
+
+
+def test_the_chat_write_is_prepared_once_it_has_run_five_times():
+    for n in range(5):
+        post(n)
+    assert prepared("unnest") == 0, "not before psycopg's threshold"
+    post(5)
+    assert prepared("unnest") == 1
+    for n in range(6, 20):
+        post(n)
+    assert prepared("unnest") == 1, "prepared once, then reused"
+    assert [message.text for message in Room.objects.get(key="prepared").messages.order_by("seq")][-2:] == [
+        "message 18",
+        "message 19",
+    ]
+
+
+def test_django_queries_are_never_prepared():
+    for _ in range(20):
+        Room.objects.filter(key="nowhere").count()
+    assert prepared("nowhere") == prepared("COUNT(*)") == 0
+
+
+def test_the_switch_turns_preparing_off():
+    settings = connection.settings_dict
+    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatsite.settings", "DATABASE_URL": url}
+    counts = {}
+    for switch in ("1", "0"):
+        environment["DATABASE_PREPARED_STATEMENTS"] = switch
+        ran = subprocess.run(
+            [sys.executable, "-c", SIX_MESSAGES], cwd=ROOT, env=environment, capture_output=True, text=True
+        )
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        counts[switch] = int(ran.stdout.split()[-1])
+    assert counts == {"1": 1, "0": 0}
