@@ -125,7 +125,7 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     _options["options"] = f"{_options.get('options', '')} -c lock_timeout={round(DATABASE_LOCK_TIMEOUT * 1000)}".strip()
     # The hot paths' statements (chatsite.core.sql) are prepared once they have run five times
     # on a connection (psycopg's default): PostgreSQL then skips parsing and planning them,
-    # half its CPU per chat message. Django's own queries never are (its cursors bind
+    # a third of its CPU per chat message. Django's own queries never are (its cursors bind
     # client-side). Off behind a pooler that cannot keep them (PgBouncer before 1.21 in
     # transaction mode).
     _options["prepare_threshold"] = 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
