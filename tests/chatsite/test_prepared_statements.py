@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -72,7 +73,8 @@ def test_django_queries_are_never_prepared():
 
 def test_the_switch_turns_preparing_off():
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    login = quote(settings["USER"]) + (f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else "")
+    url = f"postgres://{login}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatsite.settings", "DATABASE_URL": url}
     counts = {}
     for switch in ("1", "0"):
