@@ -203,7 +203,8 @@ def stored_versions(replica_id: int, keys: set[tuple[bytes, bytes]]) -> dict[tup
     users, names = sorted({user for user, _ in keys}), sorted({name for _, name in keys})
     found = {}
     for chunk in _chunks(users, 500):
-        with driver_cursor(connection) as cursor:
+        # Not prepared: the statement's text varies with the batch, which a peer fills.
+        with driver_cursor(connection, prepared=False) as cursor:
             cursor.execute(versions_statement(len(chunk), len(names)), [replica_id, *chunk, *names])
             for row_user, row_name, row_clock, row_deleted, row_phone in cursor.fetchall():
                 key = bytes(row_user), bytes(row_name)

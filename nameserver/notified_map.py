@@ -130,9 +130,9 @@ class NotifiedMap:
         self.close()
         self.connection = django_connection.get_new_connection(django_connection.get_connection_params())
         self.connection.autocommit = True
-        # Server-side parameters and prepared statements (Django turns both off on its own connections).
+        # Parameters bound server-side (Django binds them client-side), so that the heartbeat
+        # write is prepared at once, unless DATABASE_PREPARED_STATEMENTS turned preparing off.
         self.connection.cursor_factory = psycopg.Cursor
-        self.connection.prepare_threshold = 0
         # This connection writes only heartbeats. A heartbeat lost in a crash only makes its
         # client look a moment older; the commit is still atomic and visible at once.
         self.connection.execute("SET synchronous_commit = off")

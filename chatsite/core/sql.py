@@ -27,8 +27,14 @@ def statement(connection, model, template):
 
 
 @contextlib.contextmanager
-def driver_cursor(connection):
-    """A cursor of the driver, on Django's `connection`; errors come out as Django's."""
+def driver_cursor(connection, prepared=True):
+    """A cursor of the driver, on Django's `connection`; errors come out as Django's.
+
+    On PostgreSQL its statements are bound server-side and prepared once used a few times
+    (chatsite.core.postgresql). `prepared=False` is for a statement whose text varies with
+    its input (an `IN` list): bound client-side, as Django binds, its shapes cost the
+    server nothing to keep and its parameters are not capped at PostgreSQL's 65,535.
+    """
     # What Django's own cursor() does first: once per request, drop a connection that no
     # longer answers (CONN_HEALTH_CHECKS), then connect if need be. Only connecting is
     # guarded against a running event loop, so the guard (a RuntimeError raised and caught
@@ -37,8 +43,10 @@ def driver_cursor(connection):
     if connection.connection is None:
         connection.ensure_connection()
     with connection.wrap_database_errors:
-        # PostgreSQL's has its own (chatsite.core.postgresql): there, statements are prepared.
-        cursor = connection.driver_cursor() if hasattr(connection, "driver_cursor") else connection.connection.cursor()
+        if prepared and connection.vendor == "postgresql":
+            cursor = connection.prepared_cursor()
+        else:
+            cursor = connection.connection.cursor()
         try:
             yield cursor
         finally:

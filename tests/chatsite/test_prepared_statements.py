@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from contacts.services import open_replica, stored_versions
 from messaging import services
 from messaging.models import Room
 from tests.support import ROOT
@@ -69,6 +70,15 @@ def test_django_queries_are_never_prepared():
     for _ in range(20):
         Room.objects.filter(key="nowhere").count()
     assert prepared("nowhere") == prepared("COUNT(*)") == 0
+
+
+def test_a_statement_shaped_by_a_peers_batch_is_never_prepared():
+    # Its text has one parameter per user and contact name of a batch: prepared, every shape
+    # a peer sent five times would stay in the server's memory.
+    replica, _ = open_replica("prepared", 10)
+    for _ in range(10):
+        stored_versions(replica.id, {(b"ana", b"bob"), (b"ana", b"eve")})
+    assert prepared(" IN (") == 0
 
 
 def test_the_switch_turns_preparing_off():

@@ -210,3 +210,13 @@ def test_replicas_converge_whatever_order_the_writes_arrive_in(db, writes, seed)
             incoming = incoming[size:]
     states = [state(replica_id) for replica_id, _ in replicas]
     assert states[0] == states[1] == states[2]
+
+
+def test_a_received_batch_past_postgresqls_parameter_cap_is_checked_against_every_stored_row():
+    # 66,000 contact names: more parameters than PostgreSQL binds in one statement (65,535).
+    replica_id, clock = replica()
+    names = [f"contact-{n}".encode() for n in range(66_000)]
+    apply_batch(replica_id, clock, [Update(5, b"ana", name, b"new") for name in names])
+    _, changed = apply_batch(replica_id, clock, [Update(3, b"ana", name, b"old") for name in names])
+    assert changed == 0, "every older write lost to the stored row"
+    assert set(list_contacts(replica_id, b"ana")) == {(name, b"new") for name in names}

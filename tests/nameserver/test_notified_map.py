@@ -55,6 +55,13 @@ def test_heartbeats_commit_without_waiting_for_the_flush_and_nothing_else_does(r
         assert cursor.fetchone()[0] == "on"  # Django's connections: chat messages, registrations
 
 
+def test_the_listening_connection_prepares_as_database_prepared_statements_says(register):
+    register(name="beating")
+    services.live_json(Client)
+    setting = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    assert notified_map("default").connection.prepare_threshold == setting
+
+
 def test_an_idle_process_reads_what_it_is_told_without_a_request(register):
     register(name="first")
     services.live_json(Client)  # the map is read; then no request comes

@@ -33,7 +33,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return True
         return super().is_usable()
 
-    def driver_cursor(self):
+    def prepared_cursor(self):
         """The cursor of chatsite.core.sql's statements: bound server-side, so that psycopg
         prepares each once it has run `prepare_threshold` times (DATABASE_PREPARED_STATEMENTS).
 
