@@ -123,12 +123,12 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES["default"]["ENGINE"] = "chatsite.core.postgresql"  # Django's, with a health check without a round trip
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c lock_timeout={round(DATABASE_LOCK_TIMEOUT * 1000)}".strip()
-    # The hot paths' statements (chatsite.core.sql) are prepared once they have run five times
-    # on a connection (psycopg's default): PostgreSQL then skips parsing and planning them,
-    # a third of its CPU per chat message. Django's own queries never are (its cursors bind
-    # client-side). Off behind a pooler that cannot keep them (PgBouncer before 1.21 in
-    # transaction mode).
-    _options["prepare_threshold"] = 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
+    # The hot paths' statements (chatsite.core.sql) are prepared on a connection at their first
+    # use (chatsite.core.postgresql.libpq_cursor): PostgreSQL then skips parsing and planning
+    # them, a third of its CPU per chat message. Django's own queries never are (psycopg's
+    # `prepare_threshold` stays Django's None). Off behind a pooler that cannot keep them
+    # (PgBouncer before 1.21 in transaction mode).
+    DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -55,11 +55,20 @@ def test_heartbeats_commit_without_waiting_for_the_flush_and_nothing_else_does(r
         assert cursor.fetchone()[0] == "on"  # Django's connections: chat messages, registrations
 
 
-def test_the_listening_connection_prepares_as_database_prepared_statements_says(register):
+@pytest.mark.parametrize("switch", [True, False])
+def test_the_listening_connection_prepares_as_database_prepared_statements_says(register, settings, switch):
+    settings.DATABASE_PREPARED_STATEMENTS = switch
+    notified_map("default").open()
+    listening = notified_map("default").connection
     register(name="beating")
+    client = Client.objects.get(name="beating")
+    services.heartbeat(Client, client.id)
     services.live_json(Client)
-    setting = connection.settings_dict["OPTIONS"]["prepare_threshold"]
-    assert notified_map("default").connection.prepare_threshold == setting
+    prepared = listening.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+    if switch:
+        assert [text for (text,) in prepared if text.startswith("UPDATE")], "the heartbeat write, at once"
+    else:
+        assert prepared == []
 
 
 def test_an_idle_process_reads_what_it_is_told_without_a_request(register):

@@ -1,5 +1,5 @@
 """Django's PostgreSQL backend, with a health check that asks the server only when it has spoken,
-and a cursor whose statements are prepared for the hot paths.
+and the hot paths' cursor (chatsite.core.postgresql.libpq_cursor).
 
 With CONN_HEALTH_CHECKS, Django checks a kept connection at the start of each request
 cycle, and each chat batch is one, by sending `SELECT 1`: a round trip to another process
@@ -19,12 +19,16 @@ which a web process holding a thousand sockets hands to the next connection it o
 
 import select
 
-import psycopg
+from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
+from chatsite.core.postgresql.libpq_cursor import LibpqCursor, Statements
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    statements = None  # of the open connection: chatsite.core.postgresql.libpq_cursor.Statements
+
     def is_usable(self):
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
@@ -34,14 +38,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super().is_usable()
 
     def prepared_cursor(self):
-        """The cursor of chatsite.core.sql's statements: bound server-side, so that psycopg
-        prepares each once it has run `prepare_threshold` times (DATABASE_PREPARED_STATEMENTS).
+        """The cursor of chatsite.core.sql's statements: on libpq, each statement bound
+        server-side and prepared at its first use (DATABASE_PREPARED_STATEMENTS).
 
         Django's cursors bind client-side, which psycopg never prepares: PostgreSQL parses,
         analyses and plans the chat's one-statement write on every message, more CPU than
         running it (bench/README.md).
         """
-        return psycopg.Cursor(self.connection)
+        if self.statements is None or self.statements.connection is not self.connection:
+            # A new connection has prepared nothing.
+            self.statements = Statements(self.connection, settings.DATABASE_PREPARED_STATEMENTS)
+        return LibpqCursor(self.statements)
 
 
 def readable_now(descriptor):

@@ -1,0 +1,186 @@
+"""The hot paths' cursor on PostgreSQL: their statements run on libpq through psycopg's `pq` module.
+
+psycopg's own `Cursor` builds a query object, runs a generator through its waiting loop
+and adapts every value through its `Transformer` on each `execute`. For the chat's
+one-statement write that cost more client CPU than the round trip: about 100 µs hot and
+300 µs after a pause (a message at 30 a second), against 50 and 190 straight on
+`PGconn.exec_prepared` (bench/README.md, "The production configuration"). The statements
+of `chatsite.core.sql` are few and fixed, and so are the types they pass and read back,
+so the values go as text and come back as text, converted here for those types alone.
+
+What psycopg's `Connection` keeps is left as it is: the connection stays Django's and
+psycopg's, in autocommit, and its state (transaction, closed, broken) is libpq's, which
+both read. `executemany` is psycopg's own, which pipelines the rows.
+
+Everything used is psycopg's documented libpq wrapper (`Connection.pgconn`, `psycopg.pq`)
+and its documented exceptions (`psycopg.errors.lookup`).
+"""
+
+import datetime
+import functools
+import uuid
+
+import psycopg
+from psycopg import errors, pq
+
+OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+UNDEFINED_STATEMENT = b"26000"  # invalid_sql_statement_name: no prepared statement of that name
+
+# Result columns as text, by type oid: what the hot paths' statements return.
+DECODERS = {
+    16: lambda value: value == b"t",  # boolean
+    17: lambda value: bytes.fromhex(value[2:].decode()),  # bytea, hex output (PostgreSQL 9.0 on)
+    19: bytes.decode,  # name
+    20: int,  # bigint
+    21: int,  # smallint
+    23: int,  # integer
+    25: bytes.decode,  # text
+    26: int,  # oid
+    114: bytes.decode,  # json, left as its text
+    1042: bytes.decode,  # character
+    1043: bytes.decode,  # character varying
+}
+
+
+class Statements:
+    """One connection's prepared statements: each prepared at its first use, under a name
+    psycopg does not use, unless DATABASE_PREPARED_STATEMENTS is off.
+
+    The hot paths' texts are fixed, a dozen or so. Past `MAX_PREPARED` of them (a caller
+    passing texts that vary, which `driver_cursor(prepared=False)` is for) the others run
+    unprepared, so neither this nor the server's memory grows with what clients send.
+    psycopg never prepares on Django's connections (Django leaves its `prepare_threshold`
+    at None), so it never sends the `DEALLOCATE ALL` it sends after a rollback when it has.
+    """
+
+    MAX_PREPARED = 100
+
+    def __init__(self, connection: psycopg.Connection, enabled: bool) -> None:
+        self.connection, self.enabled = connection, enabled
+        self.names = {}  # query text → the name it is prepared under
+
+    def name(self, query: bytes) -> bytes | None:
+        """The name to execute `query` under, prepared now if it is new; None to run it unprepared."""
+        name = self.names.get(query)
+        if name is None and self.enabled and len(self.names) < self.MAX_PREPARED:
+            name = b"chatsite_%d" % len(self.names)
+            check(self.connection.pgconn.prepare(name, query))
+            self.names[query] = name
+        return name
+
+    def forget(self) -> None:
+        """The server no longer has them (DISCARD ALL, DEALLOCATE ALL): prepare each again at its next use."""
+        self.names.clear()
+
+
+class LibpqCursor:
+    """A DB-API cursor for `chatsite.core.sql`'s statements: `execute` (returns the cursor),
+    `executemany`, `fetchone`, `fetchall`, `close`."""
+
+    def __init__(self, statements: Statements) -> None:
+        self.statements = statements
+        self.connection = statements.connection
+        self.rows, self.next = [], 0
+
+    def execute(self, query: str, params=()) -> "LibpqCursor":
+        pgconn = self.connection.pgconn
+        text = numbered(query)
+        values = [encode(value) for value in params]
+        name = self.statements.name(text)
+        if name is None:
+            result = pgconn.exec_params(text, values)
+        else:
+            result = pgconn.exec_prepared(name, values)
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT:
+                # Deallocated behind our back. Refused before it ran: outside a transaction
+                # run it again, prepared anew; inside one, the transaction is lost anyway.
+                self.statements.forget()
+                if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                    return self.execute(query, params)
+        check(result)
+        self.rows, self.next = decode_rows(result), 0
+        return self
+
+    def executemany(self, query: str, params_seq) -> None:
+        with psycopg.Cursor(self.connection) as cursor:
+            cursor.executemany(query, params_seq)
+        self.rows, self.next = [], 0
+
+    def fetchone(self) -> tuple | None:
+        if self.next >= len(self.rows):
+            return None
+        self.next += 1
+        return self.rows[self.next - 1]
+
+    def fetchall(self) -> list[tuple]:
+        rows, self.next = self.rows[self.next :], len(self.rows)
+        return rows
+
+    def close(self) -> None:
+        self.rows = []
+
+
+@functools.lru_cache(maxsize=256)
+def numbered(query: str) -> bytes:
+    """`%s` placeholders as libpq's `$1`, `$2`… (`%%` is a percent sign, as psycopg reads it)."""
+    parts = query.split("%%")
+    count = 0
+    for i, part in enumerate(parts):
+        pieces = part.split("%s")
+        for j in range(1, len(pieces)):
+            count += 1
+            pieces[j] = f"${count}{pieces[j]}"
+        parts[i] = "".join(pieces)
+    return "%".join(parts).encode()
+
+
+def encode(value) -> bytes | None:
+    """A parameter as PostgreSQL's text input of it; the statement's context gives its type."""
+    if value is None:
+        return None
+    if isinstance(value, bool):  # before int: a bool is an int
+        return b"t" if value else b"f"
+    if isinstance(value, str):
+        if "\x00" in value:  # libpq would end the value there, silently
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return value.encode()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return b"\\x" + bytes(value).hex().encode()
+    if isinstance(value, int | uuid.UUID):
+        return str(value).encode()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().encode()
+    raise psycopg.ProgrammingError(f"cannot send a {type(value).__name__} as a parameter of a hot-path statement")
+
+
+def decode_rows(result: pq.abc.PGresult) -> list[tuple]:
+    columns = range(result.nfields)
+    decoders = []
+    for column in columns:
+        decoder = DECODERS.get(result.ftype(column))
+        if decoder is None:
+            raise psycopg.NotSupportedError(
+                f"column {result.fname(column).decode()} has type oid {result.ftype(column)}, "
+                "which chatsite.core.postgresql.libpq_cursor does not read"
+            )
+        decoders.append(decoder)
+    get = result.get_value
+    return [
+        tuple(None if (value := get(row, column)) is None else decoders[column](value) for column in columns)
+        for row in range(result.ntuples)
+    ]
+
+
+def check(result: pq.abc.PGresult) -> None:
+    """Raise what psycopg raises for a failed statement: the error class of its SQLSTATE."""
+    if result.status in OK:
+        return
+    message = result.error_message.decode(errors="replace").strip() or "the statement failed"
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if state is None:  # no answer from the server: the connection is gone
+        raise psycopg.OperationalError(message)
+    try:
+        error = errors.lookup(state.decode())
+    except KeyError:
+        error = psycopg.DatabaseError
+    raise error(message)
