@@ -8,6 +8,7 @@ and these functions store what it decided.
 """
 
 import functools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -151,16 +152,25 @@ def store_writes(replica_id: int, writes: Iterable[Write], clock: int, reserved:
 def statements(using: str = "default") -> dict[str, str]:
     """The SQL of the hot paths for the database `using`, in its driver's parameter style."""
     connection = connections[using]
+    insert = "INSERT INTO {table} ({replica}, {user}, {name}, {phone}, {clock}, {deleted}, {deleted_at}) "
+    on_conflict = (
+        " ON CONFLICT ({replica}, {user}, {name}) DO UPDATE SET {phone} = excluded.{phone}, "
+        "{clock} = excluded.{clock}, {deleted} = excluded.{deleted}, {deleted_at} = excluded.{deleted_at}"
+    )
     return {
         # INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
-        "upsert": statement(
+        "upsert": statement(connection, Contact, insert + "VALUES (%s, %s, %s, %s, %s, %s, %s)" + on_conflict),
+        # PostgreSQL, where each statement is a round trip: a batch's rows in one, as a JSON
+        # array of [replica, user, name, phone (hex), clock, deleted, deleted_at].
+        "upsert batch": statement(
             connection,
             Contact,
-            "INSERT INTO {table} ({replica}, {user}, {name}, {phone}, {clock}, {deleted}, {deleted_at}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT ({replica}, {user}, {name}) DO UPDATE SET "
-            "{phone} = excluded.{phone}, {clock} = excluded.{clock}, {deleted} = excluded.{deleted}, "
-            "{deleted_at} = excluded.{deleted_at}",
-        ),
+            insert + "SELECT (r->>0)::bigint, decode(r->>1, 'hex'), decode(r->>2, 'hex'), decode(r->>3, 'hex'), "
+            "(r->>4)::bigint, (r->>5)::boolean, (r->>6)::timestamptz FROM json_array_elements(%s::json) AS r"
+            + on_conflict,
+        )
+        if connection.vendor == "postgresql"
+        else None,
         "save clock": statement(
             connection, Replica, "UPDATE {table} SET {clock} = %s, {clock_reserved} = %s WHERE {id} = %s"
         ),
@@ -191,7 +201,14 @@ def upsert_contacts(rows: Sequence[Sequence[Any]]) -> None:
     replica's updates a second (bench/README.md, "Contacts").
     """
     with driver_cursor(connection) as cursor:
-        cursor.executemany(statements()["upsert"], rows)
+        if connection.vendor != "postgresql":
+            cursor.executemany(statements()["upsert"], rows)
+            return
+        batch = [
+            (replica, user.hex(), name.hex(), phone.hex(), clock, deleted, deleted_at and deleted_at.isoformat())
+            for replica, user, name, phone, clock, deleted, deleted_at in rows
+        ]
+        cursor.execute(statements()["upsert batch"], (json.dumps(batch),))
 
 
 def stored_versions(replica_id: int, keys: set[tuple[bytes, bytes]]) -> dict[tuple[bytes, bytes], Version]:

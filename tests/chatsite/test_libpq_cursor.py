@@ -4,7 +4,15 @@ import datetime
 import uuid
 
 import pytest
-from django.db import DataError, IntegrityError, NotSupportedError, OperationalError, ProgrammingError, connection
+from django.db import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
 
 from chatsite.core.database import clean_up
 from chatsite.core.postgresql.libpq_cursor import Statements, numbered
@@ -76,6 +84,18 @@ def test_errors_are_djangos_of_the_servers_sqlstate():
     with pytest.raises(IntegrityError, match="duplicate key"):
         one_row("INSERT INTO once VALUES (%s)", (1,))
     assert one_row("SELECT count(*) FROM once") == (1,)
+
+
+def test_a_statement_that_opens_djangos_transaction_is_part_of_it():
+    one_row("CREATE TEMPORARY TABLE kept (id int)")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        one_row("INSERT INTO kept VALUES (%s)", (1,))  # the first statement of the transaction
+        one_row("INSERT INTO kept VALUES (%s)", (2,))
+        raise RuntimeError("rolled back")
+    assert one_row("SELECT count(*) FROM kept") == (0,)
+    with transaction.atomic():
+        one_row("INSERT INTO kept VALUES (%s)", (3,))
+    assert one_row("SELECT id FROM kept") == (3,)
 
 
 def test_a_connection_lost_fails_one_statement_and_the_next_opens_another():

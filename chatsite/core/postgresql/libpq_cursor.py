@@ -9,8 +9,9 @@ of `chatsite.core.sql` are few and fixed, and so are the types they pass and rea
 so the values go as text and come back as text, converted here for those types alone.
 
 What psycopg's `Connection` keeps is left as it is: the connection stays Django's and
-psycopg's, in autocommit, and its state (transaction, closed, broken) is libpq's, which
-both read. `executemany` is psycopg's own, which pipelines the rows.
+psycopg's, and its state (transaction, closed, broken) is libpq's, which both read. The
+first statement of a transaction Django opened, and `executemany` (which pipelines the
+rows), are psycopg's own.
 
 Everything used is psycopg's documented libpq wrapper (`Connection.pgconn`, `psycopg.pq`)
 and its documented exceptions (`psycopg.errors.lookup`).
@@ -84,6 +85,13 @@ class LibpqCursor:
 
     def execute(self, query: str, params=()) -> "LibpqCursor":
         pgconn = self.connection.pgconn
+        if not self.connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # A transaction Django opened (`atomic`) that psycopg has not begun on the server
+            # yet, as it does before its next statement: psycopg runs this one, to begin it.
+            with psycopg.Cursor(self.connection) as cursor:
+                cursor.execute(query, params)
+                self.rows, self.next = (cursor.fetchall() if cursor.description else []), 0
+            return self
         text = numbered(query)
         values = [encode(value) for value in params]
         name = self.statements.name(text)
