@@ -28,7 +28,6 @@ health checks.
 
 import contextlib
 import functools
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -75,10 +74,8 @@ def statements(using: str) -> dict[str, str]:
 def existing_statement(connection: BaseDatabaseWrapper) -> str:
     """PostgreSQL: store messages to existing rooms in one statement; returns (key, name, first number) per room.
 
-    Parameters: the messages as one JSON array of [room key, number among the batch's
-    messages to its room from 1, sender, text, client_id] (one text to encode and send,
-    where five arrays cost more to adapt than the statement to run), then created, then
-    three times the history kept.
+    Parameters: the messages as arrays (room key, number among the batch's messages to its
+    room from 1, sender, text, client_id), then created, then three times the history kept.
     Rooms that do not exist are left out of the answer and nothing is stored for them.
     """
     # Two passes: the rooms' names first, then ({{...}} by then {...}) the messages'.
@@ -87,8 +84,8 @@ def existing_statement(connection: BaseDatabaseWrapper) -> str:
         Room,
         """
         WITH batch AS (
-            SELECT m->>0 AS key, (m->>1)::bigint AS n, m->>2 AS sender, m->>3 AS text, m->>4 AS client_id
-            FROM json_array_elements(%s::json) AS m
+            SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[])
+                AS m(key, n, sender, text, client_id)
         ), counts AS (
             SELECT key, count(*) AS taken FROM batch GROUP BY key
         ), locked AS (
@@ -100,7 +97,7 @@ def existing_statement(connection: BaseDatabaseWrapper) -> str:
         ), inserted AS (
             INSERT INTO {{table}} ({{room}}, {{seq}}, {{sender}}, {{text}}, {{client_id}}, {{created}})
             SELECT numbered.id, numbered.last_seq - numbered.taken + batch.n, batch.sender, batch.text,
-                batch.client_id, %s::timestamptz
+                batch.client_id, %s
             FROM batch JOIN numbered ON numbered.key = batch.key
             WHERE numbered.taken - batch.n < %s
         ), trimmed AS (
@@ -141,12 +138,13 @@ def store_in_existing_rooms(
     connection: BaseDatabaseWrapper, sql: str, rooms: Sequence[RoomMessages], created: object, keep: int
 ) -> dict[str, tuple[str, int]]:
     """PostgreSQL: the messages to rooms that exist, stored in one statement; {key: (name, first number)}."""
-    batch = json.dumps(
-        [(key, n, *message) for key, _, messages in rooms for n, message in enumerate(messages, 1)],
-        ensure_ascii=False,
-    )
+    columns = ([], [], [], [], [])
+    for key, _, messages in rooms:
+        for n, (sender, text, client_id) in enumerate(messages, 1):
+            for column, value in zip(columns, (key, n, sender, text, client_id), strict=True):
+                column.append(value)
     with driver_cursor(connection) as cursor:
-        cursor.execute(sql, (batch, created, keep, keep, keep))
+        cursor.execute(sql, (*columns, created, keep, keep, keep))
         return {key: (name, first) for key, name, first in cursor.fetchall()}
 
 

@@ -48,6 +48,19 @@ def test_values_go_and_come_back_as_they_were():
     assert row == (text, -(2**62), 7, True, False, b"\x00\xff\\'", None, True, True, '{"a": [1]}')
 
 
+def test_lists_go_as_arrays_element_for_element():
+    texts = ['a "quote"', "a \\ backslash", "NULL", None, "", " spaced ", "{braces}", "a, comma", "ünïcode ☃"]
+    with driver_cursor(connection) as cursor:
+        assert cursor.execute("SELECT unnest(%s::text[])", (texts,)).fetchall() == [(text,) for text in texts]
+        blobs = [b"\x00\xff", b'"\\', b""]
+        assert cursor.execute("SELECT unnest(%s::bytea[])", (blobs,)).fetchall() == [(blob,) for blob in blobs]
+        numbers = [-(2**62), 0, None]
+        assert cursor.execute("SELECT unnest(%s::bigint[])", (numbers,)).fetchall() == [(n,) for n in numbers]
+        assert cursor.execute("SELECT unnest(%s::boolean[])", ([True, False],)).fetchall() == [(True,), (False,)]
+    with pytest.raises(DataError, match="NUL"):
+        one_row("SELECT unnest(%s::text[])", (["fine", "not\x00fine"],))
+
+
 def test_a_percent_sign_is_written_twice_as_for_psycopg():
     assert numbered("SELECT '5%%', %s, %s") == b"SELECT '5%', $1, $2"
     assert one_row("SELECT '5%%'::text, %s::int", (7,)) == ("5%", 7)
@@ -88,10 +101,15 @@ def test_errors_are_djangos_of_the_servers_sqlstate():
 
 def test_a_statement_that_opens_djangos_transaction_is_part_of_it():
     one_row("CREATE TEMPORARY TABLE kept (id int)")
-    with pytest.raises(RuntimeError), transaction.atomic():
-        one_row("INSERT INTO kept VALUES (%s)", (1,))  # the first statement of the transaction
-        one_row("INSERT INTO kept VALUES (%s)", (2,))
-        raise RuntimeError("rolled back")
+
+    def rolled_back():
+        with transaction.atomic():
+            one_row("INSERT INTO kept VALUES (%s)", (1,))  # the first statement of the transaction
+            one_row("INSERT INTO kept VALUES (%s)", (2,))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
     assert one_row("SELECT count(*) FROM kept") == (0,)
     with transaction.atomic():
         one_row("INSERT INTO kept VALUES (%s)", (3,))

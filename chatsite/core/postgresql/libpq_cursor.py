@@ -143,21 +143,40 @@ def numbered(query: str) -> bytes:
 
 
 def encode(value) -> bytes | None:
-    """A parameter as PostgreSQL's text input of it; the statement's context gives its type."""
+    """A parameter as PostgreSQL's text input of it; the statement's context (a cast) gives its type.
+
+    A list is an array's input (`{"a","b",NULL}`): one parameter for a batch's column, which
+    the hot paths' statements take apart with `unnest`.
+    """
     if value is None:
         return None
-    if isinstance(value, bool):  # before int: a bool is an int
-        return b"t" if value else b"f"
+    text = array(value) if isinstance(value, list) else scalar(value)
+    if "\x00" in text:  # libpq would end the value there, silently
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    return text.encode()
+
+
+def array(values: list) -> str:
+    """Each element quoted, its backslashes and quotes escaped: whatever else it holds stays in it."""
+    elements = ("NULL" if value is None else quoted(scalar(value)) for value in values)
+    return "{" + ",".join(elements) + "}"
+
+
+def quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scalar(value) -> str:
     if isinstance(value, str):
-        if "\x00" in value:  # libpq would end the value there, silently
-            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-        return value.encode()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return b"\\x" + bytes(value).hex().encode()
+        return value
+    if isinstance(value, bool):  # before int: a bool is an int
+        return "t" if value else "f"
     if isinstance(value, int | uuid.UUID):
-        return str(value).encode()
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
     if isinstance(value, datetime.datetime):
-        return value.isoformat().encode()
+        return value.isoformat()
     raise psycopg.ProgrammingError(f"cannot send a {type(value).__name__} as a parameter of a hot-path statement")
 
 
