@@ -30,10 +30,11 @@ def statement(connection, model, template):
 def driver_cursor(connection, prepared=True):
     """A cursor of the driver, on Django's `connection`; errors come out as Django's.
 
-    On PostgreSQL its statements are bound server-side and prepared once used a few times
-    (chatsite.core.postgresql). `prepared=False` is for a statement whose text varies with
-    its input (an `IN` list): bound client-side, as Django binds, its shapes cost the
-    server nothing to keep and its parameters are not capped at PostgreSQL's 65,535.
+    On PostgreSQL it is the libpq cursor (chatsite.core.postgresql.libpq_cursor): its
+    statements are bound server-side and prepared at their first use. `prepared=False` is
+    for a statement whose text varies with its input (an `IN` list): on Django's cursor,
+    bound client-side, its shapes cost the server nothing to keep and its parameters are
+    not capped at PostgreSQL's 65,535.
     """
     # What Django's own cursor() does first: once per request, drop a connection that no
     # longer answers (CONN_HEALTH_CHECKS), then connect if need be. Only connecting is

@@ -6,7 +6,7 @@ import sys
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection
 
 from contacts.services import open_replica, stored_versions
 from messaging import services
@@ -22,7 +22,7 @@ pytestmark = [
 SIX_MESSAGES = """
 import django
 django.setup()
-from django.db import connection
+from django.db import ProgrammingError, connection
 from messaging import services
 for n in range(6):
     services.post_messages([services.Post("prepared", "alice", f"message {n}", None)])
@@ -102,3 +102,21 @@ def test_the_switch_turns_preparing_off():
         assert ran.returncode == 0, ran.stderr[-2000:]
         counts[switch] = int(ran.stdout.split()[-1])
     assert counts == {"1": 1, "0": 0}
+
+
+def test_a_pooler_that_loses_every_prepared_statement_gets_a_clear_error():
+    # PgBouncer before 1.21 in transaction mode: each statement may reach another server.
+    post(0)
+    statements = connection.statements
+    prepare = statements.name
+
+    def prepared_then_lost(query):
+        name = prepare(query)
+        if name is not None:
+            connection.connection.pgconn.exec_(b"DEALLOCATE ALL")
+        return name
+
+    statements.name = prepared_then_lost
+    with pytest.raises(ProgrammingError, match="DATABASE_PREPARED_STATEMENTS=0"):
+        post(1)
+    assert Room.objects.get(key="prepared").messages.count() == 1

@@ -2,16 +2,18 @@
 
 psycopg's own `Cursor` builds a query object, runs a generator through its waiting loop
 and adapts every value through its `Transformer` on each `execute`. For the chat's
-one-statement write that cost more client CPU than the round trip: about 100 µs hot and
-300 µs after a pause (a message at 30 a second), against 50 and 190 straight on
-`PGconn.exec_prepared` (bench/README.md, "The production configuration"). The statements
-of `chatsite.core.sql` are few and fixed, and so are the types they pass and read back,
-so the values go as text and come back as text, converted here for those types alone.
+one-statement write that was most of the writer thread's CPU: 142 to 171 µs back to back and
+483 to 549 µs after a pause (a message at 30 a second), against 50 to 62 and 176 to 193 µs for
+the same statement straight on `PGconn.exec_prepared` (bench/README.md, "The production
+configuration"). The statements of `chatsite.core.sql` are few and fixed, and so are the
+types they pass and read back, so the values go as text and come back as text,
+converted here for those types alone.
 
 What psycopg's `Connection` keeps is left as it is: the connection stays Django's and
 psycopg's, and its state (transaction, closed, broken) is libpq's, which both read. The
 first statement of a transaction Django opened, and `executemany` (which pipelines the
-rows), are psycopg's own.
+rows), are psycopg's own. psycopg's lock is not taken: Django never shares a connection
+between threads.
 
 Everything used is psycopg's documented libpq wrapper (`Connection.pgconn`, `psycopg.pq`)
 and its documented exceptions (`psycopg.errors.lookup`).
@@ -92,22 +94,28 @@ class LibpqCursor:
                 cursor.execute(query, params)
                 self.rows, self.next = (cursor.fetchall() if cursor.description else []), 0
             return self
-        text = numbered(query)
-        values = [encode(value) for value in params]
-        name = self.statements.name(text)
-        if name is None:
-            result = pgconn.exec_params(text, values)
-        else:
-            result = pgconn.exec_prepared(name, values)
+        text, values = numbered(query), [encode(value) for value in params]
+        result = self.run(text, values)
+        if result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT:
+            # Deallocated behind our back (a pooler's reset). Refused before it ran: outside a
+            # transaction run it once more, prepared anew; inside one, the transaction is lost.
+            self.statements.forget()
+            if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                result = self.run(text, values)
             if result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT:
-                # Deallocated behind our back. Refused before it ran: outside a transaction
-                # run it again, prepared anew; inside one, the transaction is lost anyway.
-                self.statements.forget()
-                if pgconn.transaction_status == pq.TransactionStatus.IDLE:
-                    return self.execute(query, params)
+                raise psycopg.errors.InvalidSqlStatementName(
+                    f"{result.error_message.decode(errors='replace').strip()} (a pooler that does not "
+                    "keep prepared statements needs DATABASE_PREPARED_STATEMENTS=0)"
+                )
         check(result)
         self.rows, self.next = decode_rows(result), 0
         return self
+
+    def run(self, text: bytes, values: list) -> pq.abc.PGresult:
+        name = self.statements.name(text)
+        if name is None:
+            return self.connection.pgconn.exec_params(text, values)
+        return self.connection.pgconn.exec_prepared(name, values)
 
     def executemany(self, query: str, params_seq) -> None:
         with psycopg.Cursor(self.connection) as cursor:
