@@ -40,8 +40,6 @@ from nameserver.kept_rows import KeptRows
 
 log = logging.getLogger(__name__)
 
-PSYCOPG_THRESHOLD = 5  # psycopg's default: a statement is prepared once it has run five times
-
 DRAIN_EVERY = 1.0  # seconds
 
 
@@ -133,12 +131,12 @@ class NotifiedMap:
         self.close()
         self.connection = django_connection.get_new_connection(django_connection.get_connection_params())
         self.connection.autocommit = True
-        # Parameters bound server-side (Django binds them client-side), so that the heartbeat
-        # write is prepared at once, unless DATABASE_PREPARED_STATEMENTS turned preparing off.
+        # Parameters bound server-side (Django binds them client-side), and statements prepared
+        # at their first use, as the hot paths' are, unless DATABASE_PREPARED_STATEMENTS is off.
         # psycopg is this connection's only user, so its own preparing is the one used here
         # (Django turns it off: prepare_threshold None).
         self.connection.cursor_factory = psycopg.Cursor
-        self.connection.prepare_threshold = PSYCOPG_THRESHOLD if settings.DATABASE_PREPARED_STATEMENTS else None
+        self.connection.prepare_threshold = 0 if settings.DATABASE_PREPARED_STATEMENTS else None
         # This connection writes only heartbeats. A heartbeat lost in a crash only makes its
         # client look a moment older; the commit is still atomic and visible at once.
         self.connection.execute("SET synchronous_commit = off")

@@ -82,6 +82,11 @@ def test_nul_in_a_text_is_refused_before_anything_is_sent():
         one_row("SELECT %s::text", ("before\x00after",))
 
 
+def test_a_lone_surrogate_is_refused_as_invalid_data():
+    with pytest.raises(DataError, match="not valid Unicode"):
+        one_row("SELECT %s::text", ("half a pair: \ud800",))
+
+
 def test_a_type_it_cannot_send_or_read_is_a_clear_error():
     with pytest.raises(ProgrammingError, match="float"):
         one_row("SELECT %s::float8", (1.5,))

@@ -22,7 +22,7 @@ pytestmark = [
 SIX_MESSAGES = """
 import django
 django.setup()
-from django.db import ProgrammingError, connection
+from django.db import connection
 from messaging import services
 for n in range(6):
     services.post_messages([services.Post("prepared", "alice", f"message {n}", None)])
@@ -71,6 +71,16 @@ def test_statements_deallocated_behind_the_cursors_back_are_prepared_again():
     post(1)  # refused by the server before it ran, then run again prepared anew
     assert prepared("unnest") == 1
     assert Room.objects.get(key="prepared").messages.count() == 2
+
+
+def test_one_statement_deallocated_alone_leaves_the_others_names_taken():
+    post(0)  # a new room: every statement of the store is prepared
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement = 'BEGIN'")
+        (begin,) = cursor.fetchone()
+        cursor.execute(f"DEALLOCATE {begin}")
+    services.post_messages([services.Post("another", "alice", "hello", None)])  # begins with it
+    assert Room.objects.get(key="another").messages.count() == 1
 
 
 def test_django_queries_are_never_prepared():

@@ -21,6 +21,7 @@ and its documented exceptions (`psycopg.errors.lookup`).
 
 import datetime
 import functools
+import itertools
 import uuid
 
 import psycopg
@@ -61,18 +62,20 @@ class Statements:
     def __init__(self, connection: psycopg.Connection, enabled: bool) -> None:
         self.connection, self.enabled = connection, enabled
         self.names = {}  # query text → the name it is prepared under
+        # Never a name twice: after `forget`, the server may still hold some of the old ones.
+        self.numbers = itertools.count()
 
     def name(self, query: bytes) -> bytes | None:
         """The name to execute `query` under, prepared now if it is new; None to run it unprepared."""
         name = self.names.get(query)
         if name is None and self.enabled and len(self.names) < self.MAX_PREPARED:
-            name = b"chatsite_%d" % len(self.names)
+            name = b"chatsite_%d" % next(self.numbers)
             check(self.connection.pgconn.prepare(name, query))
             self.names[query] = name
         return name
 
     def forget(self) -> None:
-        """The server no longer has them (DISCARD ALL, DEALLOCATE ALL): prepare each again at its next use."""
+        """One of them is gone from the server (DISCARD ALL, DEALLOCATE): prepare each again at its next use."""
         self.names.clear()
 
 
@@ -83,7 +86,7 @@ class LibpqCursor:
     def __init__(self, statements: Statements) -> None:
         self.statements = statements
         self.connection = statements.connection
-        self.rows, self.next = [], 0
+        self.rows = iter(())
 
     def execute(self, query: str, params=()) -> "LibpqCursor":
         pgconn = self.connection.pgconn
@@ -92,23 +95,23 @@ class LibpqCursor:
             # yet, as it does before its next statement: psycopg runs this one, to begin it.
             with psycopg.Cursor(self.connection) as cursor:
                 cursor.execute(query, params)
-                self.rows, self.next = (cursor.fetchall() if cursor.description else []), 0
+                self.rows = iter(cursor.fetchall() if cursor.description else ())
             return self
         text, values = numbered(query), [encode(value) for value in params]
         result = self.run(text, values)
-        if result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT:
+        if undefined_statement(result):
             # Deallocated behind our back (a pooler's reset). Refused before it ran: outside a
             # transaction run it once more, prepared anew; inside one, the transaction is lost.
             self.statements.forget()
             if pgconn.transaction_status == pq.TransactionStatus.IDLE:
                 result = self.run(text, values)
-            if result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT:
+            if undefined_statement(result):
                 raise psycopg.errors.InvalidSqlStatementName(
                     f"{result.error_message.decode(errors='replace').strip()} (a pooler that does not "
                     "keep prepared statements needs DATABASE_PREPARED_STATEMENTS=0)"
                 )
         check(result)
-        self.rows, self.next = decode_rows(result), 0
+        self.rows = iter(decode_rows(result))
         return self
 
     def run(self, text: bytes, values: list) -> pq.abc.PGresult:
@@ -120,20 +123,16 @@ class LibpqCursor:
     def executemany(self, query: str, params_seq) -> None:
         with psycopg.Cursor(self.connection) as cursor:
             cursor.executemany(query, params_seq)
-        self.rows, self.next = [], 0
+        self.rows = iter(())
 
     def fetchone(self) -> tuple | None:
-        if self.next >= len(self.rows):
-            return None
-        self.next += 1
-        return self.rows[self.next - 1]
+        return next(self.rows, None)
 
     def fetchall(self) -> list[tuple]:
-        rows, self.next = self.rows[self.next :], len(self.rows)
-        return rows
+        return list(self.rows)
 
     def close(self) -> None:
-        self.rows = []
+        self.rows = iter(())
 
 
 @functools.lru_cache(maxsize=256)
@@ -161,7 +160,10 @@ def encode(value) -> bytes | None:
     text = array(value) if isinstance(value, list) else scalar(value)
     if "\x00" in text:  # libpq would end the value there, silently
         raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-    return text.encode()
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 for it
+        raise psycopg.DataError(f"a parameter is not valid Unicode: {error.reason} at {error.start}") from None
 
 
 def array(values: list) -> str:
@@ -204,6 +206,10 @@ def decode_rows(result: pq.abc.PGresult) -> list[tuple]:
         tuple(None if (value := get(row, column)) is None else decoders[column](value) for column in columns)
         for row in range(result.ntuples)
     ]
+
+
+def undefined_statement(result: pq.abc.PGresult) -> bool:
+    return result.status not in OK and result.error_field(pq.DiagnosticField.SQLSTATE) == UNDEFINED_STATEMENT
 
 
 def check(result: pq.abc.PGresult) -> None:
