@@ -104,6 +104,12 @@ TEMPLATES = [
 DATABASE_LOCK_TIMEOUT = env_float("DATABASE_LOCK_TIMEOUT", 5.0)
 if DATABASE_LOCK_TIMEOUT <= 0:
     raise ImproperlyConfigured("DATABASE_LOCK_TIMEOUT must be above 0: the seconds a write waits for a lock.")
+# PostgreSQL: the hot paths' statements (chatsite.core.sql) are prepared on a connection at
+# their first use (chatsite.core.postgresql.libpq_cursor): the server then skips parsing and
+# planning them, a third of its CPU per chat message. Django's own queries never are
+# (psycopg's `prepare_threshold` stays Django's None). Off behind a pooler that cannot keep
+# them (docs/operations.md). Read on every database, so a malformed value stops start-up.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -123,12 +129,6 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES["default"]["ENGINE"] = "chatsite.core.postgresql"  # Django's, with a health check without a round trip
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c lock_timeout={round(DATABASE_LOCK_TIMEOUT * 1000)}".strip()
-    # The hot paths' statements (chatsite.core.sql) are prepared on a connection at their first
-    # use (chatsite.core.postgresql.libpq_cursor): PostgreSQL then skips parsing and planning
-    # them, a third of its CPU per chat message. Django's own queries never are (psycopg's
-    # `prepare_threshold` stays Django's None). Off behind a pooler that cannot keep them
-    # (PgBouncer before 1.21 in transaction mode).
-    DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -161,7 +161,7 @@ def statements(using: str = "default") -> dict[str, str]:
         # INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
         "upsert": statement(connection, Contact, insert + "VALUES (%s, %s, %s, %s, %s, %s, %s)" + on_conflict),
         # PostgreSQL, where each statement is a round trip: a batch's rows in one, as a JSON
-        # array of [replica, user, name, phone (hex), clock, deleted, deleted_at] (upsert_contacts).
+        # array of [replica, user, name, phone, clock, deleted, deleted_at], the bytes as hex (upsert_contacts).
         "upsert batch": statement(
             connection,
             Contact,

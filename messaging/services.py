@@ -97,7 +97,7 @@ def post_message(*, room_name: str, sender: str, text: str, client_id: str | Non
 
 
 def post_messages(posts: Sequence[Post]) -> tuple[list[Posted | ChatError], Broadcast]:
-    """Store several messages in one transaction, in order: (a Posted each, their Broadcast).
+    """Store several messages at once, in order (messaging/store.py): (a Posted each, their Broadcast).
 
     A post to a room that cannot be created (CHAT_MAX_ROOMS) is not stored: its entry is a
     ChatError saying why, and the others are stored all the same.

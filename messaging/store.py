@@ -2,8 +2,9 @@
 
 Each batch is one transaction; per room one UPDATE takes the message numbers (and the
 room's row lock, which orders concurrent writers of one room on PostgreSQL; SQLite's
-IMMEDIATE transactions already serialise every writer), one INSERT adds the messages,
-one DELETE drops what falls out of the room's history. Rooms are locked in key order, so
+IMMEDIATE transactions already serialise every writer), an INSERT per message adds them,
+one DELETE drops what falls out of the room's history (on PostgreSQL most batches take
+one statement instead: below). Rooms are locked in key order, so
 two processes writing to the same rooms wait for each other instead of deadlocking.
 
 The DELETE names both ends of the range it drops: the messages this batch pushes out of
@@ -113,7 +114,10 @@ def existing_statement(connection: BaseDatabaseWrapper) -> str:
 
 
 def store(rooms: Sequence[RoomMessages], now: datetime, using: str = "default") -> list[tuple[str, int] | None]:
-    """Store messages room by room in one transaction; returns each room's (name, first number).
+    """Store messages room by room; returns each room's (name, first number).
+
+    One transaction; on PostgreSQL, rooms that exist take one statement of their own and
+    new rooms a second transaction (see the module's docstring).
 
     `rooms` is a list of (room key, the room's name should it be new, messages), each
     message a (sender, text, client_id) triple, all created at `now`. A room that would be

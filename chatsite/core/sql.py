@@ -2,7 +2,8 @@
 
 Every raw statement on the project's tables (messaging/store.py, nameserver/store.py,
 contacts/services.py) is a `statement()` template, made once per database, run on a
-`driver_cursor()`.
+`driver_cursor()`; on PostgreSQL the name server's heartbeat and live map run on the
+connection that listens to its tables (nameserver/notified_map.py) instead.
 
 Django's ORM compiles a query again on every call, and its cursor wrapper rewrites the
 placeholders and wraps every call; on the hot paths that costs more than the database
@@ -31,7 +32,8 @@ def driver_cursor(connection, prepared=True):
     """A cursor of the driver, on Django's `connection`; errors come out as Django's.
 
     On PostgreSQL it is the libpq cursor (chatsite.core.postgresql.libpq_cursor): its
-    statements are bound server-side and prepared at their first use. `prepared=False` is
+    statements are bound server-side and prepared at their first use, but for a
+    transaction's first statement and `executemany`, which psycopg runs. `prepared=False` is
     for a statement whose text varies with its input (an `IN` list): on Django's cursor,
     bound client-side, its shapes cost the server nothing to keep and its parameters are
     not capped at PostgreSQL's 65,535.

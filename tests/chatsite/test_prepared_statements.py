@@ -91,7 +91,7 @@ def test_django_queries_are_never_prepared():
 
 def test_a_statement_shaped_by_a_peers_batch_is_never_prepared():
     # Its text has one parameter per user and contact name of a batch: prepared, every shape
-    # a peer sent five times would stay in the server's memory.
+    # a peer sent would stay in the server's memory.
     replica, _ = open_replica("prepared", 10)
     for _ in range(10):
         stored_versions(replica.id, {(b"ana", b"bob"), (b"ana", b"eve")})

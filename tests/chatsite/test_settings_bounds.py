@@ -39,3 +39,10 @@ def test_a_redis_url_of_another_scheme_stops_start_up():
     started = start_up(REDIS_URL="unix:///run/redis.sock")
     assert started.returncode != 0
     assert "REDIS_URL must start redis:// or rediss://" in started.stderr
+
+
+def test_a_malformed_switch_stops_start_up_on_any_database():
+    # DATABASE_PREPARED_STATEMENTS acts on PostgreSQL only, and is read on SQLite all the same.
+    started = start_up(DATABASE_URL="sqlite:///unused.sqlite3", DATABASE_PREPARED_STATEMENTS="sometimes")
+    assert started.returncode != 0
+    assert "DATABASE_PREPARED_STATEMENTS" in started.stderr
