@@ -152,25 +152,25 @@ def store_writes(replica_id: int, writes: Iterable[Write], clock: int, reserved:
 def statements(using: str = "default") -> dict[str, str]:
     """The SQL of the hot paths for the database `using`, in its driver's parameter style."""
     connection = connections[using]
-    insert = "INSERT INTO {table} ({replica}, {user}, {name}, {phone}, {clock}, {deleted}, {deleted_at}) "
-    on_conflict = (
-        " ON CONFLICT ({replica}, {user}, {name}) DO UPDATE SET {phone} = excluded.{phone}, "
-        "{clock} = excluded.{clock}, {deleted} = excluded.{deleted}, {deleted_at} = excluded.{deleted_at}"
-    )
+    if connection.vendor == "postgresql":
+        # Where each statement is a round trip: a batch's rows in one, as a JSON array of
+        # [replica, user, name, phone, clock, deleted, deleted_at], the bytes as hex (upsert_contacts).
+        rows = (
+            "SELECT (r->>0)::bigint, decode(r->>1, 'hex'), decode(r->>2, 'hex'), decode(r->>3, 'hex'), "
+            "(r->>4)::bigint, (r->>5)::boolean, (r->>6)::timestamptz FROM json_array_elements(%s::json) AS r"
+        )
+    else:
+        rows = "VALUES (%s, %s, %s, %s, %s, %s, %s)"  # one row, run once a row
     return {
         # INSERT … ON CONFLICT is the same on SQLite and PostgreSQL.
-        "upsert": statement(connection, Contact, insert + "VALUES (%s, %s, %s, %s, %s, %s, %s)" + on_conflict),
-        # PostgreSQL, where each statement is a round trip: a batch's rows in one, as a JSON
-        # array of [replica, user, name, phone, clock, deleted, deleted_at], the bytes as hex (upsert_contacts).
-        "upsert batch": statement(
+        "upsert": statement(
             connection,
             Contact,
-            insert + "SELECT (r->>0)::bigint, decode(r->>1, 'hex'), decode(r->>2, 'hex'), decode(r->>3, 'hex'), "
-            "(r->>4)::bigint, (r->>5)::boolean, (r->>6)::timestamptz FROM json_array_elements(%s::json) AS r"
-            + on_conflict,
-        )
-        if connection.vendor == "postgresql"
-        else None,
+            "INSERT INTO {table} ({replica}, {user}, {name}, {phone}, {clock}, {deleted}, {deleted_at}) "
+            + rows
+            + " ON CONFLICT ({replica}, {user}, {name}) DO UPDATE SET {phone} = excluded.{phone}, "
+            "{clock} = excluded.{clock}, {deleted} = excluded.{deleted}, {deleted_at} = excluded.{deleted_at}",
+        ),
         "save clock": statement(
             connection, Replica, "UPDATE {table} SET {clock} = %s, {clock_reserved} = %s WHERE {id} = %s"
         ),
@@ -203,15 +203,16 @@ def upsert_contacts(rows: Sequence[Sequence[Any]]) -> None:
     rows as one JSON text: for a thousand rows `json.dumps` costs a tenth of encoding seven
     arrays in Python, and PostgreSQL reads it faster too (bench/README.md, "Contacts").
     """
+    upsert = statements()["upsert"]
     with driver_cursor(connection) as cursor:
         if connection.vendor != "postgresql":
-            cursor.executemany(statements()["upsert"], rows)
+            cursor.executemany(upsert, rows)
             return
         batch = [
             (replica, user.hex(), name.hex(), phone.hex(), clock, deleted, deleted_at and deleted_at.isoformat())
             for replica, user, name, phone, clock, deleted, deleted_at in rows
         ]
-        cursor.execute(statements()["upsert batch"], (json.dumps(batch),))
+        cursor.execute(upsert, (json.dumps(batch),))
 
 
 def stored_versions(replica_id: int, keys: set[tuple[bytes, bytes]]) -> dict[tuple[bytes, bytes], Version]:

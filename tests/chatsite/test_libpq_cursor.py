@@ -90,6 +90,8 @@ def test_a_lone_surrogate_is_refused_as_invalid_data():
 def test_a_type_it_cannot_send_or_read_is_a_clear_error():
     with pytest.raises(ProgrammingError, match="float"):
         one_row("SELECT %s::float8", (1.5,))
+    with pytest.raises(ProgrammingError, match="list"):  # an array's elements are scalars
+        one_row("SELECT %s::int[]", ([[1, 2]],))
     with pytest.raises(NotSupportedError, match="oid 1184"):
         one_row("SELECT now()")
 
