@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support import ServerProcess, drop_created_databases, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, drop_created_databases, free_port, fresh_database_url, server_env
 
 
 def pytest_sessionstart(session):
@@ -37,9 +37,8 @@ def pytest_collection_modifyitems(config, items):
 def start_server(tmp_path_factory, name, server="uvicorn", **settings):
     """Migrate a fresh database and serve the whole ASGI app from it, as `make run` does."""
     port = free_port()
-    database_url = fresh_database_url(tmp_path_factory.mktemp(name), name)
+    database_url = fresh_database_url(tmp_path_factory.mktemp(name), name, migrated=True)
     env = server_env(database_url, NODE_ADDRESS=f"127.0.0.1:{port}", **settings)
-    manage("migrate", "--noinput", env=env)
     return ServerProcess(env, port, server=server).start()
 
 

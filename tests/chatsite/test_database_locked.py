@@ -16,16 +16,17 @@ from django.test import RequestFactory
 from websockets.asyncio.client import connect
 
 from chatsite.core.database_unavailable import DatabaseUnavailableMiddleware
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, server_env
 
 UNAVAILABLE = {"error": "database unavailable, try again"}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    database_url = fresh_database_url(tmp_path_factory.mktemp("locked"), "locked", engine_url="")  # SQLite
+    database_url = fresh_database_url(
+        tmp_path_factory.mktemp("locked"), "locked", engine_url="", migrated=True
+    )  # SQLite
     env = server_env(database_url, DATABASE_LOCK_TIMEOUT="0.5", READY_CHECK_TIMEOUT="0.5")
-    manage("migrate", "--noinput", env=env)
     server = ServerProcess(env, free_port()).start()
     server.database_path = database_url.removeprefix("sqlite:///")
     yield server

@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import start_server
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, report, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, report, server_env
 
 pytestmark = pytest.mark.faults
 STALLED = 3000  # connections that send nothing
@@ -81,9 +81,8 @@ def test_a_flood_of_stalled_connections_is_cut_and_healthz_answers_throughout(tm
 
 async def test_a_database_lock_held_elsewhere_gets_fast_503s_and_keeps_chat_sockets(tmp_path_factory):
     # SQLite's write lock, as a `sqlite3` shell's BEGIN IMMEDIATE holds it, whatever DATABASE_URL the suite runs on.
-    database_url = fresh_database_url(tmp_path_factory.mktemp("held_lock"), "held_lock", engine_url="")
+    database_url = fresh_database_url(tmp_path_factory.mktemp("held_lock"), "held_lock", engine_url="", migrated=True)
     env = server_env(database_url, DATABASE_LOCK_TIMEOUT="1", READY_CHECK_TIMEOUT="1")
-    manage("migrate", "--noinput", env=env)
     server = ServerProcess(env, free_port()).start()
     shell = sqlite3.connect(server.env["DATABASE_URL"].removeprefix("sqlite:///"), isolation_level=None)
     try:

@@ -7,15 +7,14 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import RedisProcess, ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import RedisProcess, ServerProcess, free_port, fresh_database_url, server_env
 
 pytestmark = pytest.mark.redis
 
 
 async def test_a_node_stopping_while_its_redis_stops_logs_no_traceback(tmp_path):
     redis = RedisProcess().start()
-    env = server_env(fresh_database_url(tmp_path, "quiet_stop"), REDIS_URL=redis.url)
-    manage("migrate", "--noinput", env=env)
+    env = server_env(fresh_database_url(tmp_path, "quiet_stop", migrated=True), REDIS_URL=redis.url)
     server = ServerProcess(env, free_port()).start()
     try:
         ws = await connect(f"{server.ws_url}/ws?username=quiet")  # a subscription on Redis to lose

@@ -28,9 +28,7 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture
 def env(tmp_path):
-    env = server_env(fresh_database_url(tmp_path, "sigterm"))
-    manage("migrate", "--noinput", env=env)
-    return env
+    return server_env(fresh_database_url(tmp_path, "sigterm", migrated=True))
 
 
 async def close_code(ws):

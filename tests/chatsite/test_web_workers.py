@@ -24,7 +24,6 @@ from tests.support import (
     figure,
     free_port,
     fresh_database_url,
-    manage,
     manage_command,
     redis_test_url,
     scrape,
@@ -37,7 +36,7 @@ def workers(tmp_path_factory):
     redis_url = redis_test_url("redis://127.0.0.1:6379/15")
     port = free_port()
     env = server_env(
-        fresh_database_url(tmp_path_factory.mktemp("workers"), "workers"),
+        fresh_database_url(tmp_path_factory.mktemp("workers"), "workers", migrated=True),
         WEB_WORKERS=2,
         REDIS_URL=redis_url,
         # A group of its own, so parallel runs sharing this Redis never hear each other.
@@ -46,7 +45,6 @@ def workers(tmp_path_factory):
         NODE_NAME="web-w",
         NODE_ADDRESS=f"127.0.0.1:{port}",
     )
-    manage("migrate", "--noinput", env=env)
     server = ServerProcess(env, port).start()
     yield server
     server.stop()

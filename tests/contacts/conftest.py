@@ -14,7 +14,6 @@ from tests.support import (
     ROOT,
     free_port,
     fresh_database_url,
-    manage,
     manage_command,
     output,
     scrape,
@@ -136,9 +135,7 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def contacts_env(tmp_path_factory):
-    env = server_env(fresh_database_url(tmp_path_factory.mktemp("contacts"), "contacts"), **FAST)
-    manage("migrate", "--noinput", env=env)
-    return env
+    return server_env(fresh_database_url(tmp_path_factory.mktemp("contacts"), "contacts", migrated=True), **FAST)
 
 
 @pytest.fixture

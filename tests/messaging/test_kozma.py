@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, output, server_env, spawn
+from tests.support import ServerProcess, free_port, fresh_database_url, output, server_env, spawn
 
 
 def kozma_history(server):
@@ -35,9 +35,7 @@ def wait_for_posts(server, more_than, deadline=30):
 
 @pytest.fixture
 def env(tmp_path):
-    env = server_env(fresh_database_url(tmp_path, "kozma"))
-    manage("migrate", "--noinput", env=env)
-    return env
+    return server_env(fresh_database_url(tmp_path, "kozma", migrated=True))
 
 
 def failed_attempts(bot, at_least, deadline=30):

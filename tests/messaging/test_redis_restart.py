@@ -10,7 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import RedisProcess, ServerProcess, free_port, fresh_database_url, manage, report, server_env
+from tests.support import RedisProcess, ServerProcess, free_port, fresh_database_url, report, server_env
 
 pytestmark = pytest.mark.faults
 
@@ -49,9 +49,8 @@ class Listener:
 @pytest.fixture
 def redis_cluster(tmp_path):
     redis = RedisProcess().start()
-    database_url = fresh_database_url(tmp_path, "redis_restart")
+    database_url = fresh_database_url(tmp_path, "redis_restart", migrated=True)
     env = server_env(database_url, REDIS_URL=redis.url, CHAT_NODES_GROUP=f"chat.nodes.{uuid.uuid4().hex}")
-    manage("migrate", "--noinput", env=env)
     nodes = [ServerProcess(env, free_port()).start(), ServerProcess(env, free_port()).start()]
     yield redis, nodes
     for node in nodes:

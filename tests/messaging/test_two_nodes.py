@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.messaging.test_recovery_real_server import until
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, redis_test_url, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, redis_test_url, server_env
 
 pytestmark = pytest.mark.redis
 
@@ -17,11 +17,10 @@ pytestmark = pytest.mark.redis
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
     redis_url = redis_test_url("redis://127.0.0.1:6379/15")
-    database_url = fresh_database_url(tmp_path_factory.mktemp("nodes"), "nodes")
+    database_url = fresh_database_url(tmp_path_factory.mktemp("nodes"), "nodes", migrated=True)
     # A group of its own, so parallel runs sharing this Redis never hear each other.
     group = f"chat.nodes.test.{uuid.uuid4().hex}"
     env = server_env(database_url, REDIS_URL=redis_url, CHAT_NODES_GROUP=group)
-    manage("migrate", "--noinput", env=env)
     servers = [ServerProcess(env, free_port()).start(), ServerProcess(env, free_port()).start()]
     yield servers
     for server in servers:

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, server_env
 
 # runserver's access log prints request lines; uvicorn logs each WebSocket path it accepts or
 # refuses. The last line of the test's requests that each one logs:
@@ -25,8 +25,7 @@ LAST_LINE = {
 @pytest.fixture(scope="module", params=["runserver", "uvicorn"])
 def server(request, tmp_path_factory):
     port = free_port()
-    env = server_env(fresh_database_url(tmp_path_factory.mktemp("logged"), "logged"), LOG_LEVEL="DEBUG")
-    manage("migrate", "--noinput", env=env)
+    env = server_env(fresh_database_url(tmp_path_factory.mktemp("logged"), "logged", migrated=True), LOG_LEVEL="DEBUG")
     server = ServerProcess(env, port, server=request.param).start()
     yield server
     server.stop()
