@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def start_server(tmp_path_factory, name, server="uvicorn", **settings):
-    """Migrate a fresh database and serve the whole ASGI app from it, as `make run` does."""
+    """Serve the whole ASGI app from a fresh migrated database, as `make run` does."""
     port = free_port()
     database_url = fresh_database_url(tmp_path_factory.mktemp(name), name, migrated=True)
     env = server_env(database_url, NODE_ADDRESS=f"127.0.0.1:{port}", **settings)

@@ -23,9 +23,8 @@ UNAVAILABLE = {"error": "database unavailable, try again"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    database_url = fresh_database_url(
-        tmp_path_factory.mktemp("locked"), "locked", engine_url="", migrated=True
-    )  # SQLite
+    # SQLite, whatever DATABASE_URL the suite runs on.
+    database_url = fresh_database_url(tmp_path_factory.mktemp("locked"), "locked", engine_url="", migrated=True)
     env = server_env(database_url, DATABASE_LOCK_TIMEOUT="0.5", READY_CHECK_TIMEOUT="0.5")
     server = ServerProcess(env, free_port()).start()
     server.database_path = database_url.removeprefix("sqlite:///")

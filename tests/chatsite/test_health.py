@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.support import ServerProcess, free_port, fresh_database_url, manage, server_env
+from tests.support import ServerProcess, free_port, fresh_database_url, server_env
 
 
 @pytest.fixture
@@ -123,11 +123,10 @@ class CuttableLink:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server to lose is PostgreSQL's (the run on it)")
 def test_a_web_process_that_loses_its_database_server_answers_503_until_it_is_back(tmp_path):
-    database_url = urlsplit(fresh_database_url(tmp_path, "lost"))
+    database_url = urlsplit(fresh_database_url(tmp_path, "lost", migrated=True))
     link = CuttableLink((database_url.hostname, database_url.port or 5432)).start()
     credentials = database_url.netloc.rpartition("@")[0]
     env = server_env(database_url._replace(netloc=f"{credentials}@127.0.0.1:{link.port}").geturl())
-    manage("migrate", "--noinput", env=env)
     server = ServerProcess(env, free_port()).start()
     try:
         assert server.call("GET", "/readyz")[:2] == (200, {"status": "ready", "failed": {}})  # connected
